@@ -1,0 +1,123 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseCookieHeader, serialize as serializeCookie, type SerializeOptions } from 'cookie';
+import type { Reply } from './results/reply.js';
+import type { RequestSession } from './session/request-session.js';
+
+/** What a request context needs from the app it belongs to. */
+export interface ContextApp {
+  readonly trustProxy: boolean;
+}
+
+/** The route a request matched, as the pipeline and the view lookup need it. */
+export interface MatchedRoute {
+  readonly path: string;
+  /** The controller's name: the default view name. */
+  readonly controllerName: string;
+}
+
+/**
+ * One object per request, handed to every step: plugins, the security function, the controller.
+ * Headers and cookies set on it go out with whatever the controller returns.
+ *
+ * @example
+ * ```ts
+ * const show = (ctx: Context) => json({ id: ctx.bindings.id, page: ctx.query.page ?? '1' });
+ * ```
+ */
+export class Context<AuthData = any> {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** Upper-case, as the client sent it. */
+  readonly method: string;
+  readonly path: string;
+  /** The raw query string, without `?`. */
+  readonly rawQuery: string;
+  /** `:name` path bindings. */
+  bindings: Record<string, string> = {};
+  /** The parsed JSON body (set by the request plugin). */
+  json: unknown = undefined;
+  /** The parsed urlencoded form body (set by the request plugin). */
+  params: Record<string, string | string[]> = {};
+  /** What the route group's security function allowed the request with. */
+  authData: AuthData = undefined as AuthData;
+  /** Set by the correlation-id plugin. */
+  correlationId: string | undefined = undefined;
+  /** The matched route, once routing has run. */
+  route: MatchedRoute | undefined = undefined;
+  /** The reply the result handler built; post-request plugins may adjust it. */
+  reply: Reply | undefined = undefined;
+  /** Session state for this request, set by the session cookie step; use the session API to read it. */
+  session: RequestSession | undefined = undefined;
+  #query: Record<string, string | string[]> | undefined = undefined;
+  #cookies: Record<string, string | undefined> | undefined = undefined;
+  #locals: Record<string, unknown> | undefined = undefined;
+  readonly #app: ContextApp;
+
+  constructor(req: IncomingMessage, res: ServerResponse, app: ContextApp) {
+    this.req = req;
+    this.res = res;
+    this.#app = app;
+    this.method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.path = q === -1 ? url : url.slice(0, q);
+    this.rawQuery = q === -1 ? '' : url.slice(q + 1);
+  }
+
+  get headers(): IncomingMessage['headers'] {
+    return this.req.headers;
+  }
+
+  /** The query string as an object; repeated keys become arrays. Parsed on first use. */
+  get query(): Record<string, string | string[]> {
+    if (this.#query === undefined) this.#query = toRecord(new URLSearchParams(this.rawQuery));
+    return this.#query;
+  }
+
+  /** Request cookies; with a name sent twice, the first one wins. Parsed on first use. */
+  get cookies(): Record<string, string | undefined> {
+    if (this.#cookies === undefined) {
+      const header = this.req.headers.cookie;
+      this.#cookies = header ? parseCookieHeader(header) : {};
+    }
+    return this.#cookies;
+  }
+
+  /** Free-form per-request storage for plugins and controllers. */
+  get locals(): Record<string, unknown> {
+    this.#locals ??= Object.create(null) as Record<string, unknown>;
+    return this.#locals;
+  }
+
+  /** True on TLS, or when `trustProxy` is on and the proxy says `X-Forwarded-Proto: https`. */
+  get secure(): boolean {
+    if ((this.req.socket as { encrypted?: boolean }).encrypted) return true;
+    if (!this.#app.trustProxy) return false;
+    const proto = this.req.headers['x-forwarded-proto'];
+    const first = (Array.isArray(proto) ? proto[0] : proto)?.split(',')[0]?.trim().toLowerCase();
+    return first === 'https';
+  }
+
+  /** Set a response header now; it is sent with whatever the request ends with. */
+  setHeader(name: string, value: string | readonly string[]): void {
+    this.res.setHeader(name, value);
+  }
+
+  /** Add a `Set-Cookie` to the response. */
+  setCookie(name: string, value: string, options: SerializeOptions = {}): void {
+    this.res.appendHeader('set-cookie', serializeCookie(name, value, options));
+  }
+}
+
+function toRecord(params: URLSearchParams): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null);
+  for (const [key, value] of params) {
+    const prev = out[key];
+    if (prev === undefined) out[key] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[key] = [prev, value];
+  }
+  return out;
+}
+
+export { toRecord as searchParamsToRecord };

@@ -1,0 +1,84 @@
+/**
+ * The one catalogue of Nova.ts errors. Every error the framework raises is built here, with a
+ * stable `code`, an HTTP `status` (used when the error reaches a request) and a message.
+ * `docs/errors.md` lists the same codes; a test keeps the two in step.
+ *
+ * @example
+ * ```ts
+ * import { NovaError, errors } from 'nova-ts';
+ * try { await app.listen(); } catch (err) {
+ *   if (err instanceof NovaError && err.code === 'NOVA_ERR_CONFIG') console.error(err.message);
+ * }
+ * ```
+ */
+export class NovaError extends Error {
+  readonly code: string;
+  readonly status: number;
+
+  constructor(code: string, status: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NovaError';
+    this.code = code;
+    this.status = status;
+  }
+}
+
+type Factory<A extends unknown[]> = ((...args: A) => NovaError) & { code: string; status: number };
+
+function define<A extends unknown[]>(code: string, status: number, message: (...args: A) => string): Factory<A> {
+  const make = (...args: A) => new NovaError(code, status, message(...args));
+  return Object.assign(make, { code, status });
+}
+
+/** Error constructors by name. Call one to get a `NovaError` to throw. */
+export const errors = {
+  // start-up: configuration and routes
+  config: define('NOVA_ERR_CONFIG', 500, (key: string, problem: string) => `invalid configuration at "${key}": ${problem}`),
+  routeMethod: define(
+    'NOVA_ERR_ROUTE_METHOD',
+    500,
+    (path: string, method: string, allowed: readonly string[]) =>
+      `route "${path}": unknown method "${method}" (methods are lowercase, one of: ${allowed.join(', ')})`,
+  ),
+  routeInvalid: define('NOVA_ERR_ROUTE_INVALID', 500, (where: string, problem: string) => `route ${where}: ${problem}`),
+  routeDuplicate: define('NOVA_ERR_ROUTE_DUPLICATE', 500, (method: string, path: string) => `route "${method} ${path}" is defined twice`),
+  pluginInvalid: define('NOVA_ERR_PLUGIN_INVALID', 500, (name: string, problem: string) => `plugin "${name}": ${problem}`),
+  viewNotFound: define('NOVA_ERR_VIEW_NOT_FOUND', 500, (name: string, dir: string) => `view "${name}" not found in ${dir}`),
+  viewsNotConfigured: define('NOVA_ERR_VIEWS_NOT_CONFIGURED', 500, () => 'a controller returned a view but no views directory is configured (config.views.dir)'),
+
+  // request time
+  badJson: define('NOVA_ERR_BAD_JSON', 400, (reason: string) => `request body is not valid JSON: ${reason}`),
+  badForm: define('NOVA_ERR_BAD_FORM', 400, (reason: string) => `request body is not a valid form: ${reason}`),
+  bodyTooLarge: define('NOVA_ERR_BODY_TOO_LARGE', 413, (limit: number) => `request body is larger than the limit of ${limit} bytes`),
+  notFound: define('NOVA_ERR_NOT_FOUND', 404, () => 'Resource not found'),
+  methodNotAllowed: define('NOVA_ERR_METHOD_NOT_ALLOWED', 405, () => 'Method not allowed'),
+  unknownResult: define('NOVA_ERR_UNKNOWN_RESULT', 500, (what: string) => `controller returned a result nobody handles: ${what}`),
+  controllerFailed: define('NOVA_ERR_CONTROLLER', 500, () => 'Internal server error'),
+  securityFailed: define('NOVA_ERR_SECURITY', 500, (message: string) => `security function threw: ${message}`),
+  pluginFailed: define('NOVA_ERR_PLUGIN', 500, (name: string, message: string) => `plugin "${name}" failed: ${message}`),
+
+  // sessions
+  sessionsDisabled: define(
+    'NOVA_ERR_SESSIONS_DISABLED',
+    500,
+    () => 'the session API was used but sessions are turned off (config.useSessions is false)',
+  ),
+  sessionValue: define('NOVA_ERR_SESSION_VALUE', 500, (key: string, problem: string) => `session value for key "${key}" refused: ${problem}`),
+  sessionTooLarge: define(
+    'NOVA_ERR_SESSION_TOO_LARGE',
+    500,
+    (size: number, limit: number) => `session would hold ${size} bytes, over its limit of ${limit} bytes`,
+  ),
+  sessionStoreUnavailable: define(
+    'NOVA_ERR_SESSION_STORE_UNAVAILABLE',
+    503,
+    (reason: string) => `session store unavailable: ${reason}`,
+  ),
+  sessionStoreFull: define('NOVA_ERR_SESSION_STORE_FULL', 503, (limit: number) => `session store is full (${limit} sessions)`),
+} as const;
+
+/** True when `value` is an error from this catalogue (or an error carrying an HTTP status). */
+export function httpStatusOf(value: unknown): number | undefined {
+  if (value instanceof NovaError) return value.status;
+  return undefined;
+}

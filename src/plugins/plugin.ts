@@ -1,0 +1,69 @@
+import type { Context } from '../context.js';
+import type { ControllerResult } from '../results/result.js';
+
+/** A plugin answers the request itself: the chain stops and this result is sent. */
+export interface Stop {
+  readonly kind: 'stop';
+  readonly result: ControllerResult;
+}
+
+/** Skip the remaining plugins of this phase and carry on with the request. */
+export interface Break {
+  readonly kind: 'break';
+}
+
+/** `undefined` (or nothing) continues with the next plugin. */
+export type PluginOutcome = void | undefined | Stop | Break;
+
+/**
+ * A pre/post-request plugin (Nova's `nova_plugin` behaviour). Long-lived state lives in the
+ * plugin object (usually a closure made by a factory); `init` runs once when the app starts and
+ * `stop` when it shuts down.
+ *
+ * @example
+ * ```ts
+ * function requestCounter(): Plugin {
+ *   let count = 0;
+ *   return {
+ *     name: 'request-counter',
+ *     preRequest: (ctx) => { count += 1; ctx.setHeader('x-request-number', String(count)); },
+ *   };
+ * }
+ * ```
+ */
+export interface Plugin {
+  readonly name: string;
+  init?(): void | Promise<void>;
+  stop?(): void | Promise<void>;
+  /** Runs after routing, before the security function. */
+  preRequest?(ctx: Context): PluginOutcome | Promise<PluginOutcome>;
+  /** Runs after the result handler built `ctx.reply`, before it is written; may adjust it. */
+  postRequest?(ctx: Context): PluginOutcome | Promise<PluginOutcome>;
+}
+
+/** Answer the request from a plugin (Nova's `{stop, Reply, Req, State}`). */
+export function stop(result: ControllerResult): Stop {
+  return { kind: 'stop', result };
+}
+
+/** Skip the rest of this phase's plugins (Nova's `{break, …}`, which crashes in Nova). */
+export function breakChain(): Break {
+  return { kind: 'break' };
+}
+
+/** Run one phase of a plugin chain; the first `stop` wins, a `break` ends the phase. */
+export async function runPhase(
+  plugins: readonly Plugin[],
+  phase: 'preRequest' | 'postRequest',
+  ctx: Context,
+): Promise<ControllerResult | undefined> {
+  for (const plugin of plugins) {
+    const hook = plugin[phase];
+    if (hook === undefined) continue;
+    const outcome = await hook.call(plugin, ctx);
+    if (outcome === undefined) continue;
+    if (outcome.kind === 'stop') return outcome.result;
+    if (outcome.kind === 'break') return undefined;
+  }
+  return undefined;
+}
