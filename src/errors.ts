@@ -44,18 +44,16 @@ export const errors = {
   routeDuplicate: define('NOVA_ERR_ROUTE_DUPLICATE', 500, (method: string, path: string) => `route "${method} ${path}" is defined twice`),
   pluginInvalid: define('NOVA_ERR_PLUGIN_INVALID', 500, (name: string, problem: string) => `plugin "${name}": ${problem}`),
   viewNotFound: define('NOVA_ERR_VIEW_NOT_FOUND', 500, (name: string, dir: string) => `view "${name}" not found in ${dir}`),
+  viewName: define('NOVA_ERR_VIEW_NAME', 500, (name: string) => `view name "${name}" refused: it must be a relative path inside the views directory (no "..", no absolute path)`),
   viewsNotConfigured: define('NOVA_ERR_VIEWS_NOT_CONFIGURED', 500, () => 'a controller returned a view but no views directory is configured (config.views.dir)'),
 
   // request time
   badJson: define('NOVA_ERR_BAD_JSON', 400, (reason: string) => `request body is not valid JSON: ${reason}`),
   badForm: define('NOVA_ERR_BAD_FORM', 400, (reason: string) => `request body is not a valid form: ${reason}`),
   bodyTooLarge: define('NOVA_ERR_BODY_TOO_LARGE', 413, (limit: number) => `request body is larger than the limit of ${limit} bytes`),
-  notFound: define('NOVA_ERR_NOT_FOUND', 404, () => 'Resource not found'),
-  methodNotAllowed: define('NOVA_ERR_METHOD_NOT_ALLOWED', 405, () => 'Method not allowed'),
+  bodyIncomplete: define('NOVA_ERR_BODY_INCOMPLETE', 400, (reason: string) => `request body was not received completely: ${reason}`),
   unknownResult: define('NOVA_ERR_UNKNOWN_RESULT', 500, (what: string) => `controller returned a result nobody handles: ${what}`),
-  controllerFailed: define('NOVA_ERR_CONTROLLER', 500, () => 'Internal server error'),
   securityFailed: define('NOVA_ERR_SECURITY', 500, (message: string) => `security function threw: ${message}`),
-  pluginFailed: define('NOVA_ERR_PLUGIN', 500, (name: string, message: string) => `plugin "${name}" failed: ${message}`),
 
   // sessions
   sessionsDisabled: define(
@@ -75,10 +73,19 @@ export const errors = {
     (reason: string) => `session store unavailable: ${reason}`,
   ),
   sessionStoreFull: define('NOVA_ERR_SESSION_STORE_FULL', 503, (limit: number) => `session store is full (${limit} sessions)`),
+  // Thrown by a store when a write targets an id that was deleted, rotated or expired; the session
+  // manager catches it and moves the write to a fresh id, so it should never reach a client.
+  // The id itself is never put in a message: it is a bearer credential.
+  sessionGone: define(
+    'NOVA_ERR_SESSION_GONE',
+    500,
+    () => 'the session was deleted, rotated or has expired; a write cannot bring it back (use a new session id)',
+  ),
+  sessionIdInvalid: define('NOVA_ERR_SESSION_ID_INVALID', 500, (problem: string) => `session id refused: ${problem}`),
 } as const;
 
-/** True when `value` is an error from this catalogue (or an error carrying an HTTP status). */
-export function httpStatusOf(value: unknown): number | undefined {
-  if (value instanceof NovaError) return value.status;
-  return undefined;
+/** Attach the underlying error, so logs show what really went wrong. */
+export function withCause(error: NovaError, cause: unknown): NovaError {
+  Object.defineProperty(error, 'cause', { value: cause, writable: true, configurable: true });
+  return error;
 }

@@ -1,0 +1,99 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { loadConfig, type NovaConfig, type NovaConfigInput } from './config.js';
+import { handleRequest, type Runtime } from './pipeline.js';
+import { SessionManager } from './session/manager.js';
+import type { Plugin } from './plugins/plugin.js';
+import { Router } from './router/router.js';
+import type { RouteGroup } from './router/routes.js';
+import { startServer, type RunningServer } from './server.js';
+import { createViewEngine } from './views/views.js';
+
+/**
+ * A Nova.ts application: configuration, route table, plugins and sessions, ready to serve.
+ *
+ * @example
+ * ```ts
+ * const app = createApp({ port: 8080, routes: () => [{ routes: [['/heartbeat', () => status(200)]] }] });
+ * await app.listen();
+ * ```
+ */
+export interface App {
+  readonly config: NovaConfig;
+  readonly router: Router;
+  /** The session manager (and through it the store), unless `useSessions` is false. */
+  readonly sessions: SessionManager | undefined;
+  /** The running server, once `listen` resolved. */
+  readonly server: Server | undefined;
+  /** The request handler, for mounting on a server you made yourself (call `start` first). */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Add route groups while the app runs. */
+  addRoutes(groups: readonly RouteGroup[]): void;
+  /** Start plugins and sessions without listening (for tests and custom servers). */
+  start(): Promise<void>;
+  /** Start, then listen on `config.port`/`config.host` (or the given ones). Resolves once listening. */
+  listen(port?: number, host?: string): Promise<Server>;
+  /** Stop accepting, let in-flight requests finish (up to `shutdownTimeout`), stop plugins and sessions. */
+  close(): Promise<void>;
+}
+
+export function createApp(input: NovaConfigInput): App {
+  const config = loadConfig(input);
+  const router = new Router(config.plugins);
+  router.add(typeof config.routes === 'function' ? config.routes(config.environment) : config.routes);
+  const sessions = config.useSessions ? new SessionManager(config) : undefined;
+  const rt: Runtime = {
+    config,
+    router,
+    respond: {
+      views: config.views ? createViewEngine({ dir: config.views.dir, extension: config.views.extension }) : undefined,
+      fallback: config.fallbackController,
+    },
+    sessions,
+    log: config.logger,
+  };
+  const plugins = allPlugins(config.plugins, router);
+  let running: RunningServer | undefined;
+  let started: Promise<void> | undefined;
+
+  const app: App = {
+    config,
+    router,
+    sessions,
+    get server() {
+      return running?.server;
+    },
+    handle: (req, res) => handleRequest(rt, req, res),
+    addRoutes: (groups) => router.add(groups),
+    start() {
+      started ??= (async () => {
+        await sessions?.start();
+        for (const plugin of plugins()) await plugin.init?.();
+      })();
+      return started;
+    },
+    async listen(port = config.port, host = config.host) {
+      await app.start();
+      running = await startServer(app.handle, { port, host });
+      return running.server;
+    },
+    async close() {
+      await running?.close(config.shutdownTimeout);
+      for (const plugin of plugins()) {
+        try {
+          await plugin.stop?.();
+        } catch (err) {
+          config.logger.error(`plugin "${plugin.name}" failed to stop`, err);
+        }
+      }
+      await sessions?.stop();
+    },
+  };
+  return app;
+}
+
+/** Global plugins and every group's, each once, in a stable order. */
+function allPlugins(global: readonly Plugin[], router: Router): () => Plugin[] {
+  return () => [...new Set([...global, ...router.plugins()])];
+}
+
+export type { Plugin };

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from './config.js';
+import { NovaError } from './errors.js';
+
+const routes = () => [];
+
+function failsAt(input: unknown, key: string) {
+  assert.throws(
+    () => loadConfig(input as Parameters<typeof loadConfig>[0]),
+    (err: unknown) => err instanceof NovaError && err.code === 'NOVA_ERR_CONFIG' && err.message.includes(`"${key}"`),
+    `expected an error naming ${key}`,
+  );
+}
+
+describe('loadConfig', () => {
+  it('fills in Nova-like defaults', () => {
+    const c = loadConfig({ routes });
+    assert.equal(c.port, 8080);
+    assert.equal(c.host, '0.0.0.0');
+    assert.equal(c.environment, 'dev');
+    assert.equal(c.serverHeader, 'Nova.ts');
+    assert.equal(c.useSessions, true);
+    assert.equal(c.useStacktrace, false);
+    assert.equal(c.session.cookieName, 'session_id');
+    assert.equal(c.session.sameSite, 'lax');
+    assert.deepEqual(c.plugins, []);
+  });
+
+  it('names the bad key', () => {
+    failsAt({ routes, port: 'x' }, 'port');
+    failsAt({ routes, port: 70000 }, 'port');
+    failsAt({}, 'routes');
+    failsAt({ routes, plugins: [{}] }, 'plugins.0');
+    failsAt({ routes, session: { idleTimeout: -1 } }, 'session.idleTimeout');
+    failsAt({ routes, views: { dir: '' } }, 'views.dir');
+  });
+
+  it('names an unknown key, also a nested one (typos are errors, not ignored)', () => {
+    failsAt({ routes, prot: 8080 }, 'prot');
+    failsAt({ routes, session: { cookiename: 'x' } }, 'session.cookiename');
+  });
+
+  it('rejects cookie attribute values that could inject into Set-Cookie', () => {
+    failsAt({ routes, session: { domain: 'example.com; HttpOnly' } }, 'session.domain');
+    failsAt({ routes, session: { path: '/a\r\nSet-Cookie: x=y' } }, 'session.path');
+    failsAt({ routes, session: { cookieName: 'a;b' } }, 'session.cookieName');
+  });
+
+  it('enforces the __Host- prefix rules and SameSite=None needing Secure', () => {
+    failsAt({ routes, session: { hostPrefix: true, domain: 'example.com' } }, 'session.domain');
+    failsAt({ routes, session: { hostPrefix: true, path: '/app' } }, 'session.path');
+    failsAt({ routes, session: { sameSite: 'none', secure: false } }, 'session.sameSite');
+  });
+
+  it('requires long secrets', () => {
+    failsAt({ routes, session: { secrets: ['short'] } }, 'session.secrets.0');
+  });
+});

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { errors } from './errors.js';
+import type { Plugin } from './plugins/plugin.js';
+import type { FallbackController } from './results/respond.js';
+import type { RouteGroup, RoutesFunction } from './router/routes.js';
+import type { SessionStore } from './session/store.js';
+
+/** Where the framework writes what it has to say. `console` fits. */
+export interface Logger {
+  info(message: string, ...rest: unknown[]): void;
+  warn(message: string, ...rest: unknown[]): void;
+  error(message: string, ...rest: unknown[]): void;
+}
+
+const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { message: `expected ${what}` });
+
+// Cookie attribute values end up inside a Set-Cookie header: refuse anything that could split it.
+const cookieSafe = z.string().regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').refine((s) => !/[;,]/.test(s), 'must not contain ";" or ","');
+
+const sessionSchema = z
+  .object({
+    /** HMAC secrets; the first signs, all verify. Omitted: a random one per start (with a warning). */
+    secrets: z.array(z.string().min(32, 'each secret needs at least 32 characters')).min(1).optional(),
+    cookieName: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid cookie name token').default('session_id'),
+    /** Use the `__Host-` prefix (implies Secure, Path=/, no Domain). */
+    hostPrefix: z.boolean().default(false),
+    domain: cookieSafe.optional(),
+    path: cookieSafe.refine((p) => p.startsWith('/'), 'must start with "/"').default('/'),
+    sameSite: z.enum(['lax', 'strict', 'none']).default('lax'),
+    /** `auto`: Secure on HTTPS requests (see `trustProxy`). */
+    secure: z.union([z.literal('auto'), z.boolean()]).default('auto'),
+    /** Cookie Max-Age in seconds; omitted means a browser-session cookie. */
+    maxAge: z.number().int().positive().optional(),
+    /** Send the cookie only once something is written to the session. */
+    cookieOnWrite: z.boolean().default(false),
+    /** Seconds of inactivity after which a session is gone. */
+    idleTimeout: z.number().positive().default(30 * 60),
+    /** Seconds after creation after which a session is gone, active or not. */
+    absoluteTimeout: z.number().positive().default(8 * 60 * 60),
+    /** Seconds between two refreshes of an unchanged session's idle timer; default: 60, at most a tenth of idleTimeout. */
+    touchInterval: z.number().positive().optional(),
+    maxSessionBytes: z.number().int().positive().default(64 * 1024),
+    maxSessions: z.number().int().positive().default(1_000_000),
+    store: z.custom<SessionStore>((v) => typeof v === 'object' && v !== null && typeof (v as SessionStore).getValue === 'function', {
+      message: 'expected a session store (an object with getValue/setValue/deleteValue/rotate)',
+    }).optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.hostPrefix && s.domain !== undefined) ctx.addIssue({ code: 'custom', path: ['domain'], message: 'the __Host- prefix forbids a Domain' });
+    if (s.hostPrefix && s.path !== '/') ctx.addIssue({ code: 'custom', path: ['path'], message: 'the __Host- prefix requires Path=/' });
+    if (s.hostPrefix && s.secure === false) ctx.addIssue({ code: 'custom', path: ['secure'], message: 'the __Host- prefix requires Secure' });
+    if (s.sameSite === 'none' && s.secure === false) ctx.addIssue({ code: 'custom', path: ['sameSite'], message: 'SameSite=None requires Secure' });
+  });
+
+const configSchema = z
+  .object({
+    port: z.number().int().min(0).max(65535).default(8080),
+    host: z.string().min(1).default('0.0.0.0'),
+    /** Passed to `routes(environment)`, like Nova's `environment`. */
+    environment: z.string().min(1).default('dev'),
+    routes: z.union([fn<RoutesFunction>('a routes(environment) function'), z.array(z.custom<RouteGroup>((v) => typeof v === 'object' && v !== null, { message: 'expected a route group' }))]),
+    /** Global plugins, run for every routed request before the group's own. */
+    plugins: z.array(z.custom<Plugin>((v) => typeof v === 'object' && v !== null && typeof (v as Plugin).name === 'string', { message: 'expected a plugin (an object with a name)' })).default([]),
+    fallbackController: fn<FallbackController>('a function (ctx, result) => result').optional(),
+    /** The `server` response header; `false` sends none. */
+    serverHeader: z.union([z.literal(false), z.string().regex(/^[\x20-\x7e]+$/, 'must be printable ASCII')]).default('Nova.ts'),
+    renderErrorPages: z.boolean().default(true),
+    /** Show stack traces on error pages. Never turn this on in production. */
+    useStacktrace: z.boolean().default(false),
+    /** Trust `X-Forwarded-Proto` from a proxy in front (for Secure cookies). */
+    trustProxy: z.boolean().default(false),
+    /** Milliseconds to let in-flight requests finish on shutdown. */
+    shutdownTimeout: z.number().int().nonnegative().default(15_000),
+    views: z.object({ dir: z.string().min(1), extension: z.string().regex(/^\.[\w.-]+$/).default('.html') }).strict().optional(),
+    useSessions: z.boolean().default(true),
+    session: sessionSchema.default(() => sessionSchema.parse({})),
+    logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as Logger).error === 'function', { message: 'expected a logger with info/warn/error' }).default(() => console),
+  })
+  .strict();
+
+/** Nova's `sys.config`, in TypeScript: what you pass to `createApp`. */
+export type NovaConfigInput = z.input<typeof configSchema>;
+/** The configuration after defaults and validation. */
+export type NovaConfig = z.output<typeof configSchema>;
+export type SessionConfig = z.output<typeof sessionSchema>;
+
+/**
+ * Validate a configuration and fill in defaults. A bad key is a start-up error naming the key.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig({ port: 3000, routes: () => [] });
+ * loadConfig({ port: 'x', routes: [] }); // throws NOVA_ERR_CONFIG: invalid configuration at "port": …
+ * ```
+ */
+export function loadConfig(input: NovaConfigInput): NovaConfig {
+  const parsed = configSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys.join(', ')] : issue.path;
+  const key = path.length > 0 ? path.join('.') : '(root)';
+  const problem = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message;
+  throw errors.config(key, problem);
+}

@@ -1,0 +1,29 @@
+// The public API of nova-ts. Everything a user imports comes from here.
+export { createApp, type App } from './app.js';
+export { loadConfig, type NovaConfig, type NovaConfigInput, type Logger, type SessionConfig } from './config.js';
+export { Context } from './context.js';
+export { NovaError, errors } from './errors.js';
+export { closeOnSignals } from './server.js';
+
+export { view, ok, json, status, redirect, sendfile } from './results/result.js';
+export type { ControllerResult, Result, CustomResult, Headers, Json } from './results/result.js';
+export type { FallbackController } from './results/respond.js';
+
+export { allow, deny } from './security/security.js';
+export type { SecurityFunction, SecurityOutcome } from './security/security.js';
+
+export { METHODS } from './router/routes.js';
+export type { Controller, Route, RouteGroup, RouteOptions, RoutesFunction, Method } from './router/routes.js';
+
+export { stop, breakChain } from './plugins/plugin.js';
+export type { Plugin, PluginOutcome } from './plugins/plugin.js';
+export { requestPlugin } from './plugins/request.js';
+export { cors } from './plugins/cors.js';
+export { correlationId } from './plugins/correlation-id.js';
+
+export { createViewEngine } from './views/views.js';
+
+export { session } from './session/api.js';
+export { memoryStore } from './session/stores/memory.js';
+export type { SessionStore, SessionStoreOptions } from './session/store.js';
+export type { SessionManager } from './session/manager.js';

@@ -1,0 +1,121 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger, NovaConfig } from './config.js';
+import { Context } from './context.js';
+import { errors, NovaError, withCause } from './errors.js';
+import { runPhase } from './plugins/plugin.js';
+import type { Reply } from './results/reply.js';
+import { toReply, type RespondEnv } from './results/respond.js';
+import type { ControllerResult } from './results/result.js';
+import { writeReply } from './results/write.js';
+import type { CompiledRoute, Match, Router } from './router/router.js';
+import { decide } from './security/security.js';
+import { errorReply } from './views/error-pages.js';
+
+/** The session cookie step (Nova's `nova_stream_h`): runs first on every request. */
+export interface SessionStep {
+  begin(ctx: Context): void;
+}
+
+/** What the pipeline needs from the app, resolved once at start-up. */
+export interface Runtime {
+  readonly config: NovaConfig;
+  readonly router: Router;
+  readonly respond: RespondEnv;
+  readonly sessions: SessionStep | undefined;
+  readonly log: Logger;
+}
+
+/**
+ * One request, top to bottom:
+ * session cookie → router → pre-request plugins → security → controller → result → post-request plugins → write.
+ */
+export async function handleRequest(rt: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const ctx = new Context(req, res, rt.config);
+  if (rt.config.serverHeader !== false) res.setHeader('server', rt.config.serverHeader);
+  let reply: Reply;
+  try {
+    rt.sessions?.begin(ctx);
+    const match = rt.router.find(ctx.method, ctx.path);
+    reply = match.kind === 'found' ? await routed(rt, ctx, match.route, match.bindings) : await unrouted(rt, ctx, match);
+  } catch (err) {
+    reply = await failure(rt, ctx, err);
+  }
+  writeReply(res, reply);
+}
+
+async function routed(rt: Runtime, ctx: Context, route: CompiledRoute, bindings: Record<string, string>): Promise<Reply> {
+  ctx.bindings = bindings;
+  ctx.route = route;
+  const answered = await runPhase(route.plugins, 'preRequest', ctx);
+  ctx.reply = answered !== undefined ? await toReply(ctx, answered, rt.respond) : await secured(rt, ctx, route);
+  await runPhase(route.plugins, 'postRequest', ctx);
+  return ctx.reply;
+}
+
+async function secured(rt: Runtime, ctx: Context, route: CompiledRoute): Promise<Reply> {
+  if (route.security !== false) {
+    const decision = decide(await runSecurity(route, ctx));
+    if (!decision.pass) {
+      return decision.statusPage !== undefined && rt.router.statusPage(decision.statusPage) !== undefined
+        ? statusPage(rt, ctx, decision.statusPage)
+        : toReply(ctx, decision.result, rt.respond);
+    }
+    ctx.authData = decision.authData;
+  }
+  return toReply(ctx, await route.controller(ctx), rt.respond);
+}
+
+async function runSecurity(route: CompiledRoute, ctx: Context): Promise<unknown> {
+  try {
+    return await (route.security as Exclude<CompiledRoute['security'], false>)(ctx);
+  } catch (err) {
+    // A catalogue error keeps its status (a store outage is a 503); anything else is a 500, never a pass.
+    if (err instanceof NovaError) throw err;
+    throw withCause(errors.securityFailed(err instanceof Error ? err.message : String(err)), err);
+  }
+}
+
+async function unrouted(rt: Runtime, ctx: Context, match: Exclude<Match, { kind: 'found' }>): Promise<Reply> {
+  if (match.kind === 'not-found') return statusPage(rt, ctx, 404);
+  // A CORS preflight targets a path, not a method: let the path's plugins answer it.
+  if (ctx.method === 'OPTIONS' && match.routes[0] !== undefined) {
+    const answered = await runPhase(match.routes[0].plugins, 'preRequest', ctx);
+    if (answered !== undefined) return toReply(ctx, answered, rt.respond);
+  }
+  ctx.setHeader('allow', match.allow.join(', '));
+  return { status: 405, headers: {}, body: undefined };
+}
+
+/** Render `status` through the app's status page if one is registered, else the built-in error page. */
+async function statusPage(rt: Runtime, ctx: Context, status: number, error?: unknown): Promise<Reply> {
+  const page = rt.router.statusPage(status);
+  if (page !== undefined) {
+    try {
+      const result: ControllerResult = await page.controller(ctx);
+      const reply = await toReply(ctx, result, rt.respond, page.controllerName);
+      if ((result as { status?: unknown }).status === undefined) reply.status = status;
+      return reply;
+    } catch (err) {
+      rt.log.error(`status page for ${status} failed`, err);
+    }
+  }
+  if (!rt.config.renderErrorPages) return { status, headers: {}, body: undefined };
+  return errorReply({
+    status,
+    accept: ctx.headers.accept,
+    message: error instanceof NovaError ? error.message : undefined,
+    error,
+    showStack: rt.config.useStacktrace,
+  });
+}
+
+async function failure(rt: Runtime, ctx: Context, err: unknown): Promise<Reply> {
+  const status = err instanceof NovaError ? err.status : 500;
+  if (status >= 500) rt.log.error(`${ctx.method} ${ctx.path} failed${ctx.correlationId ? ` [${ctx.correlationId}]` : ''}:`, err);
+  try {
+    return await statusPage(rt, ctx, status, err);
+  } catch (pageErr) {
+    rt.log.error('error page failed', pageErr);
+    return { status, headers: {}, body: undefined };
+  }
+}

@@ -1,0 +1,18 @@
+import { createReadStream } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import type { Reply } from './reply.js';
+
+/** Write a reply to the socket. Headers set earlier on the response (cookies) are kept. */
+export function writeReply(res: ServerResponse, reply: Reply): void {
+  res.statusCode = reply.status;
+  for (const name in reply.headers) res.setHeader(name, reply.headers[name] as string | string[]);
+  const body = reply.body;
+  if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
+    res.end(body);
+    return;
+  }
+  const stream = createReadStream(body.file, { start: body.start, end: body.end });
+  // The status line is already out by the time a read fails: all we can do is cut the connection.
+  stream.on('error', () => res.destroy());
+  stream.pipe(res);
+}

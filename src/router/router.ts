@@ -1,0 +1,169 @@
+import FindMyWay from 'find-my-way';
+import { errors, NovaError } from '../errors.js';
+import type { Plugin } from '../plugins/plugin.js';
+import type { SecurityFunction } from '../security/security.js';
+import { METHODS, type Controller, type Route, type RouteGroup } from './routes.js';
+
+/** A route after compilation: everything the pipeline needs, resolved once at start-up. */
+export interface CompiledRoute {
+  readonly path: string;
+  readonly controller: Controller;
+  readonly controllerName: string;
+  readonly security: SecurityFunction | false;
+  /** Global plugins followed by the group's. */
+  readonly plugins: readonly Plugin[];
+}
+
+/** A status page (Nova's `{404, fun …}` route): renders that status wherever it arises. */
+export interface StatusPage {
+  readonly controller: Controller;
+  readonly controllerName: string;
+  readonly plugins: readonly Plugin[];
+}
+
+export type Match =
+  | { readonly kind: 'found'; readonly route: CompiledRoute; readonly bindings: Record<string, string> }
+  | { readonly kind: 'method-not-allowed'; readonly allow: readonly string[]; readonly routes: readonly CompiledRoute[] }
+  | { readonly kind: 'not-found' };
+
+const UPPER_METHODS = METHODS.map((m) => m.toUpperCase());
+
+/**
+ * The route table: Nova's route groups compiled onto find-my-way. Routes can be added while the
+ * app runs; a bad route is a start-up error (`NOVA_ERR_ROUTE_*`), never a silent widening.
+ *
+ * @example
+ * ```ts
+ * const router = new Router([]);
+ * router.add([{ prefix: '/api', routes: [['/users/:id', users.show, { methods: ['get'] }]] }]);
+ * router.find('GET', '/api/users/7'); // { kind: 'found', bindings: { id: '7' }, … }
+ * ```
+ */
+export class Router {
+  readonly #fmw = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 });
+  readonly #globalPlugins: readonly Plugin[];
+  readonly #statusPages = new Map<number, StatusPage>();
+  /** path → method → route, kept to answer 405 with `Allow` without probing every method. */
+  readonly #byPath = new Map<string, Map<string, CompiledRoute>>();
+  readonly #groupPlugins = new Set<Plugin>();
+
+  constructor(globalPlugins: readonly Plugin[]) {
+    this.#globalPlugins = globalPlugins;
+  }
+
+  /** Compile and register route groups. Validates everything before registering anything. */
+  add(groups: readonly RouteGroup[]): void {
+    const pending: Array<{ methods: readonly string[]; route: CompiledRoute }> = [];
+    const pages: Array<[number, StatusPage]> = [];
+    groups.forEach((group, gi) => {
+      if (typeof group !== 'object' || group === null || !Array.isArray(group.routes)) {
+        throw errors.routeInvalid(`group #${gi}`, 'a route group needs a `routes` array');
+      }
+      const security = group.security ?? false;
+      if (security !== false && typeof security !== 'function') {
+        throw errors.routeInvalid(`group #${gi}`, '`security` must be false or a function');
+      }
+      const plugins = [...this.#globalPlugins, ...(group.plugins ?? [])];
+      for (const [ri, entry] of group.routes.entries()) {
+        const where = `#${ri} of group #${gi}`;
+        const [target, controller, options] = entry as Route;
+        if (typeof controller !== 'function') throw errors.routeInvalid(where, 'the controller must be a function');
+        const controllerName = controller.name || 'anonymous';
+        if (typeof target === 'number') {
+          if (!Number.isInteger(target) || target < 400 || target > 599) {
+            throw errors.routeInvalid(where, `a status page needs a status from 400 to 599, got ${target}`);
+          }
+          pages.push([target, { controller, controllerName, plugins }]);
+          continue;
+        }
+        if (typeof target !== 'string') throw errors.routeInvalid(where, 'the path must be a string or a status code');
+        const path = joinPath(group.prefix ?? '', target);
+        const methods = resolveMethods(path, options?.methods);
+        pending.push({ methods, route: { path, controller, controllerName, security, plugins } });
+      }
+    });
+    for (const { methods, route } of pending) this.#register(methods, route);
+    for (const [status, page] of pages) this.#statusPages.set(status, page);
+    for (const group of groups) for (const plugin of group.plugins ?? []) this.#groupPlugins.add(plugin);
+  }
+
+  /** Every plugin a group brought in, so the app can start and stop them. */
+  plugins(): Plugin[] {
+    return [...this.#groupPlugins];
+  }
+
+  find(method: string, path: string): Match {
+    const hit = this.#fmw.find(method as FindMyWay.HTTPMethod, path);
+    if (hit !== null) {
+      return { kind: 'found', route: hit.store as CompiledRoute, bindings: hit.params as Record<string, string> };
+    }
+    // A miss is rare on a healthy site: only now find out whether the path exists for other methods.
+    const routes: CompiledRoute[] = [];
+    const allow: string[] = [];
+    for (const m of UPPER_METHODS) {
+      const other = this.#fmw.find(m as FindMyWay.HTTPMethod, path);
+      if (other !== null) {
+        allow.push(m);
+        routes.push(other.store as CompiledRoute);
+      }
+    }
+    return allow.length === 0 ? { kind: 'not-found' } : { kind: 'method-not-allowed', allow, routes };
+  }
+
+  statusPage(status: number): StatusPage | undefined {
+    return this.#statusPages.get(status);
+  }
+
+  /** The compiled table, for printing and tests: `[METHOD, path, controllerName]`. */
+  table(): Array<[string, string, string]> {
+    const rows: Array<[string, string, string]> = [];
+    for (const [path, byMethod] of this.#byPath) {
+      for (const [method, route] of byMethod) rows.push([method, path, route.controllerName]);
+    }
+    return rows;
+  }
+
+  #register(methods: readonly string[], route: CompiledRoute): void {
+    const byMethod = this.#byPath.get(route.path) ?? new Map<string, CompiledRoute>();
+    for (const method of methods) {
+      if (byMethod.has(method)) throw errors.routeDuplicate(method, route.path);
+    }
+    // GET answers HEAD too (Node drops the body), unless HEAD has its own route.
+    const withHead = methods.includes('GET') && !methods.includes('HEAD') && !byMethod.has('HEAD') ? [...methods, 'HEAD'] : methods;
+    for (const method of withHead) {
+      try {
+        this.#fmw.on(method as FindMyWay.HTTPMethod, route.path, noop, route);
+      } catch (err) {
+        if (err instanceof NovaError) throw err;
+        throw errors.routeInvalid(`"${route.path}"`, (err as Error).message);
+      }
+      byMethod.set(method, route);
+    }
+    this.#byPath.set(route.path, byMethod);
+  }
+}
+
+function noop(): void {}
+
+function resolveMethods(path: string, methods: unknown): readonly string[] {
+  if (methods === undefined) return UPPER_METHODS;
+  if (!Array.isArray(methods) || methods.length === 0) {
+    throw errors.routeInvalid(`"${path}"`, '`methods` must be a non-empty array of lowercase method names');
+  }
+  return methods.map((m: unknown) => {
+    if (typeof m !== 'string' || !(METHODS as readonly string[]).includes(m)) throw errors.routeMethod(path, String(m), METHODS);
+    return m.toUpperCase();
+  });
+}
+
+/** Nova's prefix concatenation: empty segments and a trailing slash do not count; `[...]` is a wildcard. */
+export function joinPath(prefix: string, path: string): string {
+  if (typeof prefix !== 'string') throw errors.routeInvalid(`"${String(prefix)}"`, 'the group prefix must be a string');
+  const segments = `${prefix}/${path}`.split('/').filter((s) => s !== '');
+  const last = segments.at(-1);
+  if (last === '[...]') segments[segments.length - 1] = '*';
+  if (segments.some((s, i) => s === '[...]' && i < segments.length - 1)) {
+    throw errors.routeInvalid(`"${path}"`, 'a [...] wildcard must be the last segment');
+  }
+  return `/${segments.join('/')}`;
+}
