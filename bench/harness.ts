@@ -8,13 +8,24 @@ import { fileURLToPath } from 'node:url';
 export interface Target {
   readonly port: number;
   readonly proc: ChildProcess;
+  /** The target's CPU time so far (user + system), in microseconds. */
+  cpu(): Promise<number>;
+  /** The target's heap after a full GC, in bytes. */
+  heap(): Promise<number>;
   stop(): Promise<void>;
+}
+
+function ask(proc: ChildProcess, question: 'cpu' | 'heap'): Promise<number> {
+  return new Promise((resolve) => {
+    proc.once('message', (msg: Record<string, number>) => resolve(msg[question]!));
+    proc.send(question);
+  });
 }
 
 /** Start `bench/targets/<name>.js`; it prints `READY <port>` once it listens. */
 export async function startTarget(name: string, env: Record<string, string> = {}): Promise<Target> {
   const script = fileURLToPath(new URL(`./targets/${name}.js`, import.meta.url));
-  const proc = spawn(process.execPath, ['--expose-gc', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--expose-gc', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
@@ -27,6 +38,8 @@ export async function startTarget(name: string, env: Record<string, string> = {}
   return {
     port,
     proc,
+    cpu: () => ask(proc, 'cpu'),
+    heap: () => ask(proc, 'heap'),
     stop: () =>
       new Promise<void>((resolve) => {
         proc.once('exit', () => resolve());
@@ -39,28 +52,63 @@ export interface LoadOptions {
   readonly url: string;
   readonly seconds: number;
   readonly connections?: number;
+  /** Requests in flight per connection: 10 keeps the server, not the load tool, the bottleneck. */
+  readonly pipelining?: number;
   readonly requests?: autocannon.Request[];
+  /** Instead of `connections` × `requests`: one connection per set, each walking its own requests. */
+  readonly requestSets?: autocannon.Request[][];
   readonly method?: string;
   readonly headers?: Record<string, string>;
   readonly body?: string;
+  /** Which answers count as success: `2xx` (the default) or `3xx` (e.g. a login that redirects). */
+  readonly expect?: '2xx' | '3xx';
 }
 
-/** Load a URL; returns average requests per second, failing loudly on errors or non-2xx/3xx. */
-export async function load(options: LoadOptions): Promise<number> {
-  const result = await autocannon({
+export interface LoadResult {
+  /** Average requests per second. */
+  readonly rps: number;
+  readonly requests: number;
+}
+
+/**
+ * Load a URL; fails loudly on errors or answers outside `expect` (2xx unless told). With
+ * `requestSets`, each set gets a connection of its own (one autocannon instance per set, run
+ * together, results summed) — autocannon prebuilds every request of `requests` for every
+ * connection, which for thousands of distinct requests (one per session cookie) stalls the start.
+ */
+export async function load(options: LoadOptions): Promise<LoadResult> {
+  const base: autocannon.Options = {
     url: options.url,
     duration: options.seconds,
     connections: options.connections ?? 50,
+    pipelining: options.pipelining ?? 10,
     ...(options.requests ? { requests: options.requests } : {}),
     ...(options.method ? { method: options.method as autocannon.Options['method'] } : {}),
     ...(options.headers ? { headers: options.headers } : {}),
     ...(options.body ? { body: options.body } : {}),
-  });
-  const bad = result.errors + result.timeouts + result.non2xx;
-  if (bad > 0 && bad > result.requests.total * 0.001) {
-    throw new Error(`${options.url}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx of ${result.requests.total}`);
+  };
+  const results = options.requestSets
+    ? await Promise.all(options.requestSets.map((requests) => autocannon({ ...base, connections: 1, requests })))
+    : [await autocannon(base)];
+  const sum = (pick: (r: autocannon.Result) => number) => results.reduce((total, r) => total + pick(r), 0);
+  const expect = options.expect ?? '2xx';
+  const total = sum((r) => r.requests.total);
+  const errors = sum((r) => r.errors);
+  const timeouts = sum((r) => r.timeouts);
+  const wrong = sum((r) => (expect === '2xx' ? r.non2xx : r.non2xx - r['3xx'] + r['2xx']));
+  const bad = errors + timeouts + wrong;
+  if (bad > 0 && bad > total * 0.001) {
+    throw new Error(`${options.url}: ${errors} errors, ${timeouts} timeouts, ${wrong} non-${expect} of ${total}`);
   }
-  return result.requests.average;
+  return { rps: sum((r) => r.requests.average), requests: total };
+}
+
+/** Load a target and also measure its CPU microseconds per request. */
+export async function loadTarget(target: Target, options: Omit<LoadOptions, 'url'> & { path: string }): Promise<LoadResult & { cpuPerRequest: number }> {
+  const before = await target.cpu();
+  const result = await load({ ...options, url: `http://127.0.0.1:${target.port}${options.path}` });
+  const cpu = (await target.cpu()) - before;
+  return { ...result, cpuPerRequest: cpu / result.requests };
 }
 
 export function median(values: readonly number[]): number {

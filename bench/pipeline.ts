@@ -1,6 +1,7 @@
-// `npm run bench`: req/s of a JSON route through the whole Nova.ts pipeline against bare node:http
+// `npm run bench`: a JSON route through the whole Nova.ts pipeline against bare node:http
 // answering the same bytes, measured side by side in one run (rounds alternate to share noise).
-import { fmt, load, median, progress, recordSection, startTarget } from './harness.js';
+import { cpus } from 'node:os';
+import { fmt, loadTarget, median, progress, recordSection, startTarget } from './harness.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -9,36 +10,41 @@ const targets = [
   { name: 'Nova.ts pipeline', script: 'nova-json' },
 ] as const;
 
-const samples = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+const rps = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+const cpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
 for (let round = 1; round <= ROUNDS; round += 1) {
   for (const t of targets) {
     const target = await startTarget(t.script);
     try {
-      const url = `http://127.0.0.1:${target.port}/json`;
-      await load({ url, seconds: 1 }); // warm up the JIT
-      const rps = await load({ url, seconds: SECONDS });
-      samples.get(t.name)!.push(rps);
-      progress(`round ${round}/${ROUNDS} ${t.name}: ${fmt(rps)} req/s`);
+      await loadTarget(target, { path: '/json', seconds: 1 }); // warm up the JIT
+      const r = await loadTarget(target, { path: '/json', seconds: SECONDS });
+      rps.get(t.name)!.push(r.rps);
+      cpu.get(t.name)!.push(r.cpuPerRequest);
+      progress(`round ${round}/${ROUNDS} ${t.name}: ${fmt(r.rps)} req/s, ${r.cpuPerRequest.toFixed(1)} µs CPU/request`);
     } finally {
       await target.stop();
     }
   }
 }
 
-const bare = median(samples.get('bare node:http')!);
+const bareRps = median(rps.get('bare node:http')!);
+const bareCpu = median(cpu.get('bare node:http')!);
+const novaRps = median(rps.get('Nova.ts pipeline')!);
+const novaCpu = median(cpu.get('Nova.ts pipeline')!);
 const rows = targets.map((t) => {
-  const m = median(samples.get(t.name)!);
-  return `| ${t.name} | ${fmt(m)} | ${((m / bare) * 100).toFixed(1)}% |`;
+  const r = median(rps.get(t.name)!);
+  const c = median(cpu.get(t.name)!);
+  return `| ${t.name} | ${fmt(r)} | ${((r / bareRps) * 100).toFixed(1)}% | ${c.toFixed(1)} | ${((bareCpu / c) * 100).toFixed(1)}% |`;
 });
-const ratio = median(samples.get('Nova.ts pipeline')!) / bare;
+const ratio = novaRps / bareRps;
 const table = [
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` (${ROUNDS} alternating rounds of ${SECONDS} s, 50 connections, median req/s; Node ${process.version}, ${(await import('node:os')).cpus().length} cores).`,
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\`: ${ROUNDS} alternating rounds of ${SECONDS} s, autocannon with 50 connections × 10 pipelined requests, medians; Node ${process.version}, ${cpus().length} cores (load tool on one, server on the other).`,
   '',
-  '| server | req/s | of bare node:http |',
-  '|---|---:|---:|',
+  '| server | req/s | req/s vs bare | server CPU µs/request | capacity vs bare (CPU) |',
+  '|---|---:|---:|---:|---:|',
   ...rows,
   '',
-  `Target: the pipeline keeps at least 85% of bare node:http — **${ratio >= 0.85 ? 'met' : 'NOT met'}** (${(ratio * 100).toFixed(1)}%).`,
+  `Target: the pipeline keeps at least 85% of bare node:http throughput — **${ratio >= 0.85 ? 'met' : 'NOT met'}**: ${(ratio * 100).toFixed(1)}% of req/s, ${((bareCpu / novaCpu) * 100).toFixed(1)}% by server CPU per request.`,
 ].join('\n');
 console.log(table);
 if (process.env.BENCH_RECORD !== '0') recordSection('pipeline', table);

@@ -46,9 +46,10 @@ export async function handleRequest(rt: Runtime, req: IncomingMessage, res: Serv
 async function routed(rt: Runtime, ctx: Context, route: CompiledRoute, bindings: Record<string, string>): Promise<Reply> {
   ctx.bindings = bindings;
   ctx.route = route;
-  const answered = await runPhase(route.plugins, 'preRequest', ctx);
-  ctx.reply = answered !== undefined ? await toReply(ctx, answered, rt.respond) : await secured(rt, ctx, route);
-  await runPhase(route.plugins, 'postRequest', ctx);
+  // Awaits only where something is asynchronous: most routes have no plugins in one of the phases.
+  const answered = route.pre.length > 0 ? await runPhase(route.pre, 'preRequest', ctx) : undefined;
+  ctx.reply = await (answered !== undefined ? toReply(ctx, answered, rt.respond) : secured(rt, ctx, route));
+  if (route.post.length > 0) await runPhase(route.post, 'postRequest', ctx);
   return ctx.reply;
 }
 
@@ -62,7 +63,12 @@ async function secured(rt: Runtime, ctx: Context, route: CompiledRoute): Promise
     }
     ctx.authData = decision.authData;
   }
-  return toReply(ctx, await route.controller(ctx), rt.respond);
+  const result = route.controller(ctx);
+  return toReply(ctx, isPromise(result) ? await result : result, rt.respond);
+}
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return typeof (value as Promise<unknown> | undefined)?.then === 'function';
 }
 
 async function runSecurity(route: CompiledRoute, ctx: Context): Promise<unknown> {

@@ -1,6 +1,6 @@
 // Bare node:http answering the same bytes as the Nova.ts JSON route: the ceiling.
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { ready } from './ready.js';
 
 const body = JSON.stringify({ hello: 'world' });
 const server = createServer((req, res) => {
@@ -13,4 +13,4 @@ const server = createServer((req, res) => {
     res.end();
   }
 });
-server.listen(0, '127.0.0.1', () => process.stdout.write(`READY ${(server.address() as AddressInfo).port}\n`));
+server.listen(0, '127.0.0.1', () => ready(server));

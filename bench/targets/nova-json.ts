@@ -1,6 +1,6 @@
 // A Nova.ts app with the JSON route behind a security group and a global plugin, sessions off:
 // the whole pipeline minus sessions, which have their own benchmark.
-import type { AddressInfo } from 'node:net';
+import { ready } from './ready.js';
 import { createApp, json } from 'nova-ts';
 
 const app = createApp({
@@ -16,4 +16,4 @@ const app = createApp({
   ],
 });
 const server = await app.listen();
-process.stdout.write(`READY ${(server.address() as AddressInfo).port}\n`);
+ready(server);

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { Context } from '../context.js';
 import { errors } from '../errors.js';
 import type { FileBody, Reply } from './reply.js';
-import { isBuiltInResult, type ControllerResult, type Headers, type Result } from './result.js';
+import { isBuiltInResult, type ControllerResult, type Headers, type Result, type ViewResult } from './result.js';
 
 /** Renders a named view; `createViewEngine` provides one. */
 export interface ViewRenderer {
@@ -36,9 +36,15 @@ const MAX_FALLBACK_DEPTH = 8;
 
 /**
  * Turn whatever a controller (or a denial, or a plugin) returned into a reply. This is the only
- * place results become responses.
+ * place results become responses. JSON, status and redirect results resolve synchronously: most
+ * requests end in one of them, and a promise each would cost every request a turn of the queue.
  */
-export async function toReply(ctx: Context, value: unknown, env: RespondEnv, defaultView?: string): Promise<Reply> {
+export function toReply(ctx: Context, value: unknown, env: RespondEnv, defaultView?: string): Reply | Promise<Reply> {
+  if (isBuiltInResult(value)) return build(ctx, value, env, defaultView);
+  return resolveCustom(ctx, value, env, defaultView);
+}
+
+async function resolveCustom(ctx: Context, value: unknown, env: RespondEnv, defaultView: string | undefined): Promise<Reply> {
   let result = value;
   for (let depth = 0; !isBuiltInResult(result); depth += 1) {
     if (env.fallback === undefined || depth === MAX_FALLBACK_DEPTH || !isResultLike(result)) {
@@ -51,7 +57,7 @@ export async function toReply(ctx: Context, value: unknown, env: RespondEnv, def
   return build(ctx, result, env, defaultView);
 }
 
-async function build(ctx: Context, result: Result, env: RespondEnv, defaultView: string | undefined): Promise<Reply> {
+function build(ctx: Context, result: Result, env: RespondEnv, defaultView: string | undefined): Reply | Promise<Reply> {
   switch (result.kind) {
     case 'json':
       return {
@@ -60,13 +66,8 @@ async function build(ctx: Context, result: Result, env: RespondEnv, defaultView:
         headers: { 'content-type': JSON_TYPE, ...result.headers },
         body: JSON.stringify(result.body),
       };
-    case 'view': {
-      if (env.views === undefined) throw errors.viewsNotConfigured();
-      const name = result.view ?? defaultView ?? ctx.route?.controllerName ?? 'index';
-      const html = await env.views.render(name, result.vars);
-      // Like Nova, `headers` replaces the defaults rather than merging into them.
-      return { status: result.status ?? 200, headers: result.headers ?? { 'content-type': HTML }, body: html };
-    }
+    case 'view':
+      return viewReply(ctx, result, env, defaultView);
     case 'status':
       return statusReply(result.status, result.headers, result.body);
     case 'redirect':
@@ -74,6 +75,14 @@ async function build(ctx: Context, result: Result, env: RespondEnv, defaultView:
     case 'sendfile':
       return fileReply(result.path, result);
   }
+}
+
+async function viewReply(ctx: Context, result: ViewResult, env: RespondEnv, defaultView: string | undefined): Promise<Reply> {
+  if (env.views === undefined) throw errors.viewsNotConfigured();
+  const name = result.view ?? defaultView ?? ctx.route?.controllerName ?? 'index';
+  const html = await env.views.render(name, result.vars);
+  // Like Nova, `headers` replaces the defaults rather than merging into them.
+  return { status: result.status ?? 200, headers: result.headers ?? { 'content-type': HTML }, body: html };
 }
 
 function statusReply(code: number, headers: Headers | undefined, body: unknown): Reply {
