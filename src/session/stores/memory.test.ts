@@ -1,0 +1,170 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { sessionStoreConformance } from '../../../test/conformance/session-store.suite.js';
+import { rejectsWith } from '../../../test/conformance/session-store.lifecycle.js';
+import { generateSessionId } from '../id.js';
+import type { SessionStoreOptions } from '../store.js';
+import { memoryStore, type MemorySessionStore, type MemoryStoreTuning } from './memory.js';
+
+sessionStoreConformance('memory', () => memoryStore());
+sessionStoreConformance('memory, real time', () => memoryStore({ sweepIntervalMs: 20 }), { clock: false });
+
+const SECOND = 1000;
+
+/** A started memory store on a fake clock. */
+async function fakeClockStore(options: Partial<SessionStoreOptions> = {}, tuning: MemoryStoreTuning = {}) {
+  let t = 1_700_000_000_000;
+  const store = memoryStore({ sweepIntervalMs: 1_000_000_000, ...tuning });
+  await store.start({
+    idleTimeoutMs: 10 * SECOND, absoluteTimeoutMs: 30 * SECOND, touchIntervalMs: SECOND,
+    maxSessionBytes: 1024, maxSessions: 100_000, now: () => t, ...options,
+  });
+  return { store, advance: (ms: number) => void (t += ms) };
+}
+
+/** Resolves once `check()` holds, yielding to the event loop (and the sweeper) in between. */
+async function until(check: () => boolean, what: string, limitMs = 5000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!check()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+async function fill(store: MemorySessionStore, n: number): Promise<string[]> {
+  const ids = Array.from({ length: n }, () => generateSessionId());
+  for (const id of ids) await store.setValue(id, 'k', 1);
+  return ids;
+}
+
+describe('memory store: size cap (maxSessions)', () => {
+  it('refuses new sessions when full and keeps every live one', async () => {
+    const { store } = await fakeClockStore({ maxSessions: 3 });
+    const ids = await fill(store, 3);
+    await assert.rejects(store.setValue(generateSessionId(), 'k', 1), (err: { code?: string; status?: number }) =>
+      err.code === 'NOVA_ERR_SESSION_STORE_FULL' && err.status === 503);
+    for (const id of ids) assert.equal(await store.getValue(id, 'k'), 1);
+    await store.setValue(ids[0]!, 'more', 2); // existing sessions can still be written
+    assert.equal(store.liveSessions, 3);
+    await store.stop();
+  });
+
+  it('makes room by removing expired sessions first, without waiting for the timer', async () => {
+    const { store, advance } = await fakeClockStore({ maxSessions: 2 });
+    await fill(store, 2);
+    advance(11 * SECOND);
+    await store.setValue(generateSessionId(), 'k', 1);
+    assert.equal(store.liveSessions, 1);
+    await store.stop();
+  });
+
+  it('frees the slot of a logged-out session but keeps its tombstone', async () => {
+    const { store } = await fakeClockStore({ maxSessions: 2 });
+    const [a] = await fill(store, 2);
+    await store.deleteValue(a!);
+    await store.setValue(generateSessionId(), 'k', 1);
+    await rejectsWith(store.setValue(a!, 'k', 1), 'NOVA_ERR_SESSION_GONE');
+    await store.stop();
+  });
+
+  it('stores nothing for a refused first write', async () => {
+    const { store } = await fakeClockStore();
+    await rejectsWith(store.setValue(generateSessionId(), 'k', NaN), 'NOVA_ERR_SESSION_VALUE');
+    await rejectsWith(store.setValue(generateSessionId(), 'k', 'x'.repeat(5000)), 'NOVA_ERR_SESSION_TOO_LARGE');
+    assert.equal(store.size, 0);
+    await store.stop();
+  });
+});
+
+describe('memory store: sweeping', () => {
+  it('removes idle-expired sessions, then their tombstones, with no reads', async () => {
+    const { store, advance } = await fakeClockStore({}, { sweepIntervalMs: 5 });
+    const ids = await fill(store, 1000);
+    await store.rotate(ids[0]!, generateSessionId()); // one more tombstone, for the old id
+    assert.equal(store.size, 1001);
+    advance(11 * SECOND);
+    await until(() => store.liveSessions === 0, 'idle sessions swept');
+    assert.equal(store.size, 1001, 'tombstones stay for one absolute timeout');
+    advance(30 * SECOND);
+    await until(() => store.size === 0, 'tombstones swept');
+    await store.stop();
+  });
+
+  it('removes sessions at the absolute timeout even when they were in use', async () => {
+    const { store, advance } = await fakeClockStore({ idleTimeoutMs: 20 * SECOND }, { sweepIntervalMs: 5 });
+    const ids = await fill(store, 500);
+    advance(15 * SECOND);
+    for (const id of ids) await store.getValue(id, 'k'); // idle deadline moves to 35 s
+    advance(16 * SECOND); // 31 s: past the absolute deadline only
+    await until(() => store.liveSessions === 0, 'absolutely expired sessions swept');
+    await store.stop();
+  });
+
+  it('sweeps a large expiry in slices, yielding to the event loop in between', async () => {
+    const n = 200_000;
+    const { store, advance } = await fakeClockStore({ maxSessions: n }, { sweepIntervalMs: 5, sweepBudgetMs: 1 });
+    await fill(store, n);
+    advance(31 * SECOND);
+    const seen = new Set<number>();
+    await until(() => {
+      seen.add(store.liveSessions);
+      return store.liveSessions === 0;
+    }, 'all swept', 20_000);
+    const partial = [...seen].filter((v) => v > 0 && v < n);
+    assert.ok(partial.length >= 2, `saw intermediate counts: ${partial.length}`);
+    await store.stop();
+  });
+
+  it('keeps slicing on an otherwise idle event loop, not one slice per interval tick', async () => {
+    const n = 200_000;
+    const { store, advance } = await fakeClockStore({ maxSessions: n }, { sweepIntervalMs: 400, sweepBudgetMs: 1 });
+    await fill(store, n);
+    advance(31 * SECOND);
+    // One timer and nothing else: the loop sleeps in poll unless the sweeper keeps itself going.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(store.liveSessions, 0);
+    await store.stop();
+  });
+
+  it('stop() clears the timers: nothing is swept afterwards, and calls fail as unavailable', async () => {
+    const { store, advance } = await fakeClockStore({}, { sweepIntervalMs: 5 });
+    await fill(store, 10);
+    await store.stop();
+    advance(100 * SECOND);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.equal(store.size, 10);
+    await assert.rejects(store.getValue(generateSessionId(), 'k'), (err: { code?: string; status?: number }) =>
+      err.code === 'NOVA_ERR_SESSION_STORE_UNAVAILABLE' && err.status === 503);
+  });
+
+  it('does not keep the process alive', () => {
+    const url = new URL('./memory.js', import.meta.url).href;
+    const script = `import { memoryStore } from ${JSON.stringify(url)};
+      const store = memoryStore({ sweepIntervalMs: 10 });
+      await store.setValue('${generateSessionId()}', 'k', 1);
+      console.log('stored', store.size);`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000, encoding: 'utf8' });
+    assert.equal(child.error, undefined, 'the child exited on its own');
+    assert.equal(child.status, 0, child.stderr);
+    assert.match(child.stdout, /stored 1/);
+  });
+});
+
+describe('memory store: options', () => {
+  it('works before start() with the default options', async () => {
+    const store = memoryStore();
+    const id = generateSessionId();
+    await store.setValue(id, 'k', 'v');
+    assert.equal(await store.getValue(id, 'k'), 'v');
+    await store.stop();
+  });
+
+  it('refuses bad options', async () => {
+    const base = { idleTimeoutMs: 10, absoluteTimeoutMs: 30, touchIntervalMs: 3, maxSessionBytes: 10, maxSessions: 10 };
+    for (const bad of [{ touchIntervalMs: 10 }, { idleTimeoutMs: -1 }, { maxSessions: 1.5 }, { maxSessionBytes: NaN }]) {
+      await rejectsWith(memoryStore().start({ ...base, ...bad }), 'NOVA_ERR_CONFIG');
+    }
+    assert.throws(() => memoryStore({ sweepBudgetMs: 0 }), (err: { code?: string }) => err.code === 'NOVA_ERR_CONFIG');
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { TimeQueue } from './time-queue.js';
+
+describe('TimeQueue', () => {
+  it('is empty at first', () => {
+    const q = new TimeQueue<object>();
+    assert.equal(q.entry, undefined);
+  });
+
+  it('gives entries back in order with their times, across chunk boundaries', () => {
+    const q = new TimeQueue<{ n: number }>();
+    const n = 40_000; // more than two chunks
+    for (let i = 0; i < n; i++) q.push({ n: i }, i * 1.5);
+    for (let i = 0; i < n; i++) {
+      assert.equal(q.entry?.n, i);
+      assert.equal(q.at, i * 1.5);
+      q.shift();
+    }
+    assert.equal(q.entry, undefined);
+  });
+
+  it('keeps working when emptied mid-chunk, at a chunk end, and refilled', () => {
+    const q = new TimeQueue<{ n: number }>();
+    let next = 0;
+    let expected = 0;
+    for (const batch of [3, 16_381, 16_384, 1, 20_000]) {
+      for (let i = 0; i < batch; i++) q.push({ n: next++ }, 0);
+      while (q.entry !== undefined) {
+        assert.equal(q.entry.n, expected++);
+        q.shift();
+      }
+    }
+    assert.equal(expected, next);
+  });
+});
