@@ -1,0 +1,34 @@
+// The example's routes (the spec's my_first_nova_router:routes/1).
+import { status, type RouteGroup } from 'nova-ts';
+import { sessionAuth, usernamePassword } from './auth.js';
+import * as main from './main-controller.js';
+
+export function routes(_environment: string): RouteGroup[] {
+  return [
+    // Public routes
+    {
+      prefix: '',
+      security: false,
+      routes: [
+        ['/login', main.login, { methods: ['get'] }],
+        ['/heartbeat', () => status(200), { methods: ['get'] }],
+        ['/profile', main.profile, { methods: ['get'] }],
+      ],
+    },
+    // Login POST (uses username/password auth)
+    {
+      prefix: '',
+      security: usernamePassword,
+      routes: [['/login', main.loginPost, { methods: ['post'] }]],
+    },
+    // Protected pages (uses session auth)
+    {
+      prefix: '',
+      security: sessionAuth,
+      routes: [
+        ['/', main.index, { methods: ['get'] }],
+        ['/logout', main.logout, { methods: ['get'] }],
+      ],
+    },
+  ];
+}

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { startChild, type Child } from '../helpers/child.js';
+
+const main = fileURLToPath(new URL('../../examples/login/main.js', import.meta.url));
+const run = promisify(execFile);
+const SECRET = 'example-test-secret-0123456789-abcdefghij';
+
+interface CurlResult {
+  status: number;
+  location: string;
+  body: string;
+}
+
+/** One request through curl with a cookie jar, exactly as a user would try it from a shell. */
+async function curl(jar: string, url: string, ...args: string[]): Promise<CurlResult> {
+  const { stdout } = await run('curl', ['-s', '-c', jar, '-b', jar, '-o', '-', '-w', '\n%{http_code} %{redirect_url}', ...args, url]);
+  const cut = stdout.lastIndexOf('\n');
+  const [status, location = ''] = stdout.slice(cut + 1).split(' ');
+  return { status: Number(status), location, body: stdout.slice(0, cut) };
+}
+
+function sessionCookieIn(jar: string): string | undefined {
+  // Netscape jar format; HttpOnly cookies are prefixed with #HttpOnly_.
+  const line = readFileSync(jar, 'utf8').split('\n').find((l) => /\tsession_id\t/.test(l));
+  return line?.split('\t')[6];
+}
+
+async function startExample(env: Record<string, string> = {}): Promise<Child & { url: string }> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = await startChild(main, { PORT: String(port), SESSION_SECRET: SECRET, ...env }, /listening on/);
+  return Object.assign(child, { url: `http://127.0.0.1:${port}` });
+}
+
+describe('example app as `npm start` runs it', () => {
+  let app: Child & { url: string };
+  let dir: string;
+  before(async () => {
+    app = await startExample();
+    dir = mkdtempSync(join(tmpdir(), 'nova-example-'));
+  });
+  after(async () => {
+    app.proc.kill('SIGTERM');
+    assert.equal(await app.exited, 0);
+  });
+
+  it('answers /heartbeat with 200', async () => {
+    assert.equal((await fetch(`${app.url}/heartbeat`)).status, 200);
+  });
+
+  it('answers unknown paths with 404, as JSON for Accept: application/json', async () => {
+    const res = await fetch(`${app.url}/no/such/page`, { headers: { accept: 'application/json' } });
+    assert.equal(res.status, 404);
+    assert.deepEqual(await res.json(), { status: 404, message: 'Resource not found' });
+  });
+
+  it('answers a wrong method with 405 and Allow', async () => {
+    const res = await fetch(`${app.url}/heartbeat`, { method: 'POST' });
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'GET, HEAD');
+  });
+
+  it('serves the login form', async () => {
+    const res = await curl(join(dir, 'form.jar'), `${app.url}/login`);
+    assert.equal(res.status, 200);
+    assert.match(res.body, /<form method="post" action="\/login">/);
+    assert.match(res.body, /name="username"/);
+    assert.match(res.body, /name="password"/);
+  });
+
+  it('runs the whole login flow with curl and a cookie jar', async () => {
+    const jar = join(dir, 'flow.jar');
+    const anonymous = await curl(jar, `${app.url}/`);
+    assert.equal(anonymous.status, 302);
+    assert.match(anonymous.location, /\/login$/);
+    assert.equal((await curl(jar, `${app.url}/profile`)).status, 401);
+    const before = sessionCookieIn(jar);
+    assert.ok(before, 'the first visit got a session cookie');
+
+    const wrong = await curl(jar, `${app.url}/login`, '-d', 'username=ada&password=nope');
+    assert.match(wrong.body, /Invalid username or password/);
+    assert.equal((await curl(jar, `${app.url}/profile`)).status, 401);
+
+    const login = await curl(jar, `${app.url}/login`, '-d', 'username=ada&password=password');
+    assert.equal(login.status, 302);
+    assert.match(login.location, /\/$/);
+    const after = sessionCookieIn(jar);
+    assert.ok(after);
+    assert.notEqual(after, before, 'the session id is regenerated at login');
+
+    const home = await curl(jar, `${app.url}/`);
+    assert.equal(home.status, 200);
+    assert.match(home.body, /Hello ada/);
+    const profile = await curl(jar, `${app.url}/profile`);
+    assert.equal(profile.status, 200);
+    assert.deepEqual(JSON.parse(profile.body), { username: 'ada' });
+
+    const replay = `session_id=${after}`;
+    const logout = await curl(jar, `${app.url}/logout`);
+    assert.equal(logout.status, 302);
+    assert.match(logout.location, /\/login$/);
+    assert.equal((await curl(jar, `${app.url}/`)).status, 302, 'logged out');
+    const replayed = await fetch(`${app.url}/profile`, { headers: { cookie: replay } });
+    assert.equal(replayed.status, 401, 'replaying the old cookie finds no session');
+  });
+
+  it('never answers a forged, tampered or garbage cookie with a 5xx or a logged-in page', async () => {
+    const jar = join(dir, 'forge.jar');
+    await curl(jar, `${app.url}/login`, '-d', 'username=eve&password=password');
+    const good = sessionCookieIn(jar)!;
+    const forged = [good.slice(0, -2), `${good}x`, good.split('.')[0]!, 'garbage', '%00%ff', 'a'.repeat(5000), `${good}; session_id=${good}`];
+    for (const value of forged) {
+      for (const path of ['/', '/profile', '/logout']) {
+        const res = await fetch(`${app.url}${path}`, { headers: { cookie: `session_id=${value}` }, redirect: 'manual' });
+        assert.ok(res.status < 500, `${path} with ${value.slice(0, 30)} gave ${res.status}`);
+        assert.notEqual(res.status, 200, `${path} must not be served logged in`);
+      }
+    }
+  });
+});
+
+describe('example app session timeouts from the environment', () => {
+  it('forgets a session idle longer than SESSION_IDLE_TIMEOUT', async () => {
+    const app = await startExample({ SESSION_IDLE_TIMEOUT: '1' });
+    try {
+      const jar = join(mkdtempSync(join(tmpdir(), 'nova-idle-')), 'jar');
+      await curl(jar, `${app.url}/login`, '-d', 'username=ada&password=password');
+      assert.equal((await curl(jar, `${app.url}/profile`)).status, 200);
+      await new Promise((r) => setTimeout(r, 1300));
+      assert.equal((await curl(jar, `${app.url}/profile`)).status, 401);
+    } finally {
+      app.proc.kill('SIGTERM');
+      await app.exited;
+    }
+  });
+
+  it('refuses a bad timeout value at start-up with a message naming the variable', async () => {
+    await assert.rejects(startExample({ SESSION_IDLE_TIMEOUT: 'soon' }), /SESSION_IDLE_TIMEOUT must be a positive number/);
+  });
+});
