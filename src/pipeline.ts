@@ -11,9 +11,11 @@ import type { CompiledRoute, Match, Router } from './router/router.js';
 import { decide } from './security/security.js';
 import { errorReply } from './views/error-pages.js';
 
-/** The session cookie step (Nova's `nova_stream_h`): runs first on every request. */
+/** The session cookie step (Nova's `nova_stream_h`): runs first on every request, and last. */
 export interface SessionStep {
   begin(ctx: Context): void;
+  /** Add the session's `Set-Cookie`, if the request needs one, before the reply is written. */
+  finish(ctx: Context, reply: Reply): void;
 }
 
 /** What the pipeline needs from the app, resolved once at start-up. */
@@ -27,7 +29,8 @@ export interface Runtime {
 
 /**
  * One request, top to bottom:
- * session cookie → router → pre-request plugins → security → controller → result → post-request plugins → write.
+ * session cookie → router → pre-request plugins → security → controller → result → post-request plugins
+ * → session cookie out → write.
  */
 export async function handleRequest(rt: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const ctx = new Context(req, res, rt.config);
@@ -40,6 +43,7 @@ export async function handleRequest(rt: Runtime, req: IncomingMessage, res: Serv
   } catch (err) {
     reply = await failure(rt, ctx, err);
   }
+  rt.sessions?.finish(ctx, reply);
   writeReply(res, reply);
 }
 

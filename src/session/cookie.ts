@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import { serialize, type SerializeOptions } from 'cookie';
 import type { SessionConfig } from '../config.js';
 
@@ -51,22 +50,45 @@ export function cookieAttributes(config: SessionConfig, secureRequest: boolean):
 }
 
 /**
- * Put the session cookie on the response, replacing any session cookie set earlier in this request
- * (a regenerate after a delete must not leave two competing `Set-Cookie`s for one name).
+ * The session cookie's `Set-Cookie` lines. The attributes are fixed by configuration, so the
+ * `cookie` library serialises each variant once, here; a request only splices its signed value
+ * (base64url and a dot: nothing to encode) into the right one.
  */
-export function writeSessionCookie(res: ServerResponse, name: string, value: string, attributes: SerializeOptions): void {
-  const line = serialize(name, value, attributes);
-  const existing = res.getHeader('set-cookie');
-  const others = (Array.isArray(existing) ? existing : existing === undefined ? [] : [String(existing)]).filter(
-    (c) => !c.startsWith(`${name}=`),
-  );
-  res.setHeader('set-cookie', [...others, line]);
-  // A response that sets the session cookie must never be stored by a shared cache.
-  if (!res.hasHeader('cache-control')) res.setHeader('cache-control', 'no-store');
-}
+export class SessionCookieWriter {
+  readonly name: string;
+  readonly #plain: readonly [string, string];
+  readonly #secure: readonly [string, string];
+  readonly #expirePlain: string;
+  readonly #expireSecure: string;
 
-/** Expire the session cookie with the same attributes it was set with. */
-export function expireSessionCookie(res: ServerResponse, name: string, attributes: SerializeOptions): void {
-  const { maxAge: _ignored, ...rest } = attributes;
-  writeSessionCookie(res, name, '', { ...rest, maxAge: 0, expires: new Date(0) });
+  constructor(config: SessionConfig) {
+    this.name = cookieName(config);
+    this.#plain = this.#template(cookieAttributes(config, false));
+    this.#secure = this.#template(cookieAttributes(config, true));
+    this.#expirePlain = this.#expired(cookieAttributes(config, false));
+    this.#expireSecure = this.#expired(cookieAttributes(config, true));
+  }
+
+  /** The line that sets the cookie to `value`. */
+  line(value: string, secureRequest: boolean): string {
+    const [head, tail] = secureRequest ? this.#secure : this.#plain;
+    return head + value + tail;
+  }
+
+  /** The line that expires the cookie, with the attributes it was set with. */
+  expiredLine(secureRequest: boolean): string {
+    return secureRequest ? this.#expireSecure : this.#expirePlain;
+  }
+
+  #template(attributes: SerializeOptions): readonly [string, string] {
+    const marker = 'NOVA0VALUE0MARKER';
+    const line = serialize(this.name, marker, attributes);
+    const at = line.indexOf(marker);
+    return [line.slice(0, at), line.slice(at + marker.length)];
+  }
+
+  #expired(attributes: SerializeOptions): string {
+    const { maxAge: _ignored, ...rest } = attributes;
+    return serialize(this.name, '', { ...rest, maxAge: 0, expires: new Date(0) });
+  }
 }

@@ -1,38 +1,41 @@
 import { randomBytes } from 'node:crypto';
-import type { Logger, NovaConfig, SessionConfig } from '../config.js';
+import type { ServerResponse } from 'node:http';
+import type { NovaConfig, SessionConfig } from '../config.js';
 import type { Context } from '../context.js';
 import { errors, NovaError } from '../errors.js';
+import type { Reply } from '../results/reply.js';
 import type { Json } from '../results/result.js';
-import { cookieAttributes, cookieName, expireSessionCookie, readSessionCookie, writeSessionCookie } from './cookie.js';
+import { readSessionCookie, SessionCookieWriter } from './cookie.js';
 import { generateSessionId } from './id.js';
 import type { RequestSession } from './request-session.js';
-import { sign, verify } from './signing.js';
+import { sessionSecrets, sign, verify, type SessionSecrets } from './signing.js';
 import type { SessionStore, SessionStoreOptions } from './store.js';
 import { memoryStore } from './stores/memory.js';
+import { VerifiedCookies } from './verified-cookies.js';
 
 /**
- * Sessions for one app: the cookie step that runs first on every request (Nova's `nova_stream_h`)
- * and the operations behind the session API. Built by `createApp` from `config.session`.
+ * Sessions for one app: the cookie step that runs first on every request (Nova's `nova_stream_h`),
+ * the operations behind the session API, and the `Set-Cookie` written once the reply is known.
+ * Built by `createApp` from `config.session`.
  */
 export class SessionManager {
   readonly store: SessionStore;
   readonly #config: SessionConfig;
-  readonly #name: string;
-  readonly #secrets: readonly string[];
-  readonly #log: Logger;
+  readonly #cookie: SessionCookieWriter;
+  readonly #secrets: SessionSecrets;
+  readonly #verified = new VerifiedCookies();
 
   constructor(config: NovaConfig) {
     this.#config = config.session;
-    this.#name = cookieName(config.session);
-    this.#log = config.logger;
+    this.#cookie = new SessionCookieWriter(config.session);
     this.store = config.session.store ?? memoryStore();
     if (config.session.secrets === undefined) {
-      this.#secrets = [randomBytes(32).toString('base64url')];
-      this.#log.warn(
+      this.#secrets = sessionSecrets([randomBytes(32).toString('base64url')]);
+      config.logger.warn(
         'nova-ts: no session secret configured (config.session.secrets); using a random one, so sessions will not survive a restart and nodes cannot share them',
       );
     } else {
-      this.#secrets = config.session.secrets;
+      this.#secrets = sessionSecrets(config.session.secrets);
     }
   }
 
@@ -61,14 +64,27 @@ export class SessionManager {
    * Nothing touches the store here (lazy storage).
    */
   begin(ctx: Context): void {
-    const read = readSessionCookie(ctx.req.headers.cookie, this.#name);
-    const id = read.kind === 'value' ? verify(read.value, this.#secrets) : undefined;
-    if (id !== undefined) {
-      ctx.session = { id, fresh: false, cookieSent: false, manager: this };
-      return;
+    const read = readSessionCookie(ctx.req.headers.cookie, this.#cookie.name);
+    const id = read.kind === 'value' ? this.#verify(read.value) : undefined;
+    ctx.session =
+      id !== undefined
+        ? { id, fresh: false, cookie: 'keep', manager: this }
+        : { id: generateSessionId(), fresh: true, cookie: this.#config.cookieOnWrite ? 'keep' : 'send', manager: this };
+  }
+
+  /**
+   * Put this request's session cookie on the response, once, with the id it ended with: so a
+   * login that mints an id and then regenerates it signs and sends one cookie, not two.
+   */
+  finish(ctx: Context, reply: Reply): void {
+    const s = ctx.session;
+    if (s === undefined || s.cookie === 'keep') return;
+    const line = s.cookie === 'send' ? this.#cookie.line(sign(s.id, this.#secrets), ctx.secure) : this.#cookie.expiredLine(ctx.secure);
+    appendSetCookie(ctx.res, line);
+    // A response that sets the session cookie must never be kept by a shared cache.
+    if (!ctx.res.hasHeader('cache-control') && reply.headers['cache-control'] === undefined) {
+      ctx.res.setHeader('cache-control', 'no-store');
     }
-    ctx.session = { id: generateSessionId(), fresh: true, cookieSent: false, manager: this };
-    if (!this.#config.cookieOnWrite) this.#sendCookie(ctx, ctx.session);
   }
 
   async get(ctx: Context, key: string): Promise<Json | undefined> {
@@ -84,57 +100,75 @@ export class SessionManager {
       await this.store.setValue(s.id, key, value);
     } catch (err) {
       // The session was logged out, rotated or expired meanwhile: never resurrect it, start a new one.
-      if (!(err instanceof NovaError) || err.code !== 'NOVA_ERR_SESSION_GONE') throw err;
-      this.#replaceId(ctx, s, generateSessionId());
+      if (!isGone(err)) throw err;
+      this.#replaceId(s, generateSessionId());
       await this.store.setValue(s.id, key, value);
     }
+    // The first write to a minted id is when `cookieOnWrite` sends the cookie.
+    if (s.fresh && s.cookie === 'keep') s.cookie = 'send';
     s.fresh = false;
-    if (!s.cookieSent) this.#sendCookie(ctx, s);
   }
 
   async deleteKey(ctx: Context, key: string): Promise<void> {
     const s = this.#session(ctx);
-    await this.store.deleteValue(s.id, key);
+    if (!s.fresh) await this.store.deleteValue(s.id, key);
   }
 
   /** Delete the whole session server side and expire the cookie; later writes get a fresh session. */
   async deleteSession(ctx: Context): Promise<void> {
     const s = this.#session(ctx);
-    await this.store.deleteValue(s.id);
-    expireSessionCookie(ctx.res, this.#name, cookieAttributes(this.#config, ctx.secure));
-    // The old id is dead; any write later in this request lands in a new session with its own cookie.
+    if (!s.fresh) await this.store.deleteValue(s.id);
+    // The old id is dead; a write later in this request lands in a new session with its own cookie.
     s.id = generateSessionId();
     s.fresh = true;
-    s.cookieSent = false;
+    s.cookie = 'expire';
   }
 
   /** New id, data kept, old id deleted, new cookie sent (session fixation defence at login). */
   async regenerate(ctx: Context): Promise<string> {
     const s = this.#session(ctx);
     const next = generateSessionId();
-    await this.store.rotate(s.id, next);
-    this.#replaceId(ctx, s, next);
+    try {
+      if (!s.fresh) await this.store.rotate(s.id, next);
+    } catch (err) {
+      // The old session ended meanwhile: there is nothing to carry over, the new id starts empty.
+      if (!isGone(err)) throw err;
+    }
+    this.#replaceId(s, next);
     return next;
   }
 
   /** Make `id` this request's session and send its cookie (for ids made with `generateSessionId`). */
   adopt(ctx: Context, id: string): void {
-    this.#replaceId(ctx, this.#session(ctx), id);
+    this.#replaceId(this.#session(ctx), id);
   }
 
-  #replaceId(ctx: Context, s: RequestSession, id: string): void {
+  #replaceId(s: RequestSession, id: string): void {
     s.id = id;
     s.fresh = false;
-    this.#sendCookie(ctx, s);
+    s.cookie = 'send';
   }
 
-  #sendCookie(ctx: Context, s: RequestSession): void {
-    writeSessionCookie(ctx.res, this.#name, sign(s.id, this.#secrets), cookieAttributes(this.#config, ctx.secure));
-    s.cookieSent = true;
+  #verify(value: string): string | undefined {
+    const known = this.#verified.get(value);
+    if (known !== undefined) return known;
+    const id = verify(value, this.#secrets);
+    if (id !== undefined) this.#verified.add(value, id);
+    return id;
   }
 
   #session(ctx: Context): RequestSession {
     if (ctx.session === undefined) throw errors.sessionsDisabled();
     return ctx.session;
   }
+}
+
+function isGone(err: unknown): boolean {
+  return err instanceof NovaError && err.code === errors.sessionGone.code;
+}
+
+function appendSetCookie(res: ServerResponse, line: string): void {
+  const existing = res.getHeader('set-cookie');
+  if (existing === undefined) res.setHeader('set-cookie', line);
+  else res.appendHeader('set-cookie', line);
 }

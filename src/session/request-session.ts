@@ -9,8 +9,8 @@ export interface RequestSession {
   id: string;
   /** True while the id was minted for this request and nothing has been written under it. */
   fresh: boolean;
-  /** True once a `Set-Cookie` for `id` has been added to the response. */
-  cookieSent: boolean;
+  /** What the response does with the session cookie: nothing, set it to `id`, or expire it. */
+  cookie: 'keep' | 'send' | 'expire';
   /** The app's session manager, which the session API calls. */
   readonly manager: SessionManager;
 }

@@ -13,7 +13,10 @@ import { rejectsWith, storeLifecycleTests, UNITS } from './session-store.lifecyc
 export interface ConformanceOptions {
   /** The store honours `SessionStoreOptions.now` (default true). When false, tests wait in real time. */
   clock?: boolean;
-  /** Length of one time unit in real-time mode, in ms (default 50). Timeouts are 3, 10 and 30 units. */
+  /**
+   * Length of one time unit in real-time mode, in ms (default 100). Timeouts are 3, 10 and 30
+   * units; the real-time suite takes about 75 units.
+   */
   unitMs?: number;
 }
 
@@ -23,6 +26,11 @@ export interface StoreHarness {
   id(): string;
   /** Let `units` of time pass (fake clock, or real waiting). */
   advance(units: number): Promise<void>;
+}
+
+/** Options for each `describe` block of the suite. */
+export interface Group {
+  concurrency: boolean;
 }
 
 export type WithStore = (
@@ -46,7 +54,9 @@ export function sessionStoreConformance(
   opts: ConformanceOptions = {},
 ): void {
   const fake = opts.clock ?? true;
-  const unit = fake ? 1000 : (opts.unitMs ?? 50);
+  const unit = fake ? 1000 : (opts.unitMs ?? 100);
+  // Real-time tests mostly wait, so within a group they run side by side.
+  const group = { concurrency: !fake };
 
   const withStore: WithStore = (test, overrides = {}) => async () => {
     let t = 1_700_000_000_000;
@@ -60,9 +70,14 @@ export function sessionStoreConformance(
       ...(fake ? { now: () => t } : {}),
       ...overrides,
     });
+    // Real time follows a fixed schedule from the start, so a late timer does not delay every
+    // later step as well.
+    const origin = Date.now();
+    let scheduled = 0;
     const advance = async (units: number) => {
+      scheduled += units * unit;
       if (fake) t += units * unit;
-      else await new Promise((resolve) => setTimeout(resolve, units * unit));
+      else await new Promise((resolve) => setTimeout(resolve, Math.max(0, origin + scheduled - Date.now())));
     };
     try {
       await test({ store, id: generateSessionId, advance });
@@ -71,17 +86,18 @@ export function sessionStoreConformance(
     }
   };
 
+  // Groups run one after another, so quick CPU-bound tests never delay the timeline of timed ones.
   describe(`session store conformance: ${name}`, () => {
-    basicTests(withStore);
-    keyTests(withStore);
-    valueTests(withStore);
-    sizeTests(withStore);
-    storeLifecycleTests(withStore);
+    basicTests(withStore, group);
+    keyTests(withStore, group);
+    valueTests(withStore, group);
+    sizeTests(withStore, group);
+    storeLifecycleTests(withStore, group);
   });
 }
 
-function basicTests(withStore: WithStore): void {
-  describe('get / set / delete', () => {
+function basicTests(withStore: WithStore, group: Group): void {
+  describe('get / set / delete', group, () => {
     it('reads an unknown id as undefined (Nova {error, not_found})', withStore(async ({ store, id }) => {
       assert.strictEqual(await store.getValue(id(), 'anything'), undefined);
     }));
@@ -145,10 +161,10 @@ function basicTests(withStore: WithStore): void {
   });
 }
 
-function keyTests(withStore: WithStore): void {
+function keyTests(withStore: WithStore, group: Group): void {
   const protoKeys = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', ''];
 
-  describe('keys', () => {
+  describe('keys', group, () => {
     it('reads prototype-named keys of an empty or unknown session as undefined', withStore(async ({ store, id }) => {
       const s = id();
       for (const k of protoKeys) assert.strictEqual(await store.getValue(s, k), undefined, `unknown session, key "${k}"`);
@@ -178,8 +194,8 @@ function keyTests(withStore: WithStore): void {
   });
 }
 
-function valueTests(withStore: WithStore): void {
-  describe('values', () => {
+function valueTests(withStore: WithStore, group: Group): void {
+  describe('values', group, () => {
     it('copies values in: changing what was written changes nothing stored', withStore(async ({ store, id }) => {
       const s = id();
       const written = { list: [1, 2], inner: { a: 'x' } };
@@ -240,8 +256,8 @@ function valueTests(withStore: WithStore): void {
   });
 }
 
-function sizeTests(withStore: WithStore): void {
-  describe('size limit (1024 bytes here)', () => {
+function sizeTests(withStore: WithStore, group: Group): void {
+  describe('size limit (1024 bytes here)', group, () => {
     it('refuses a value over the limit and does not apply it', withStore(async ({ store, id }) => {
       const s = id();
       await rejectsWith(store.setValue(s, 'big', 'x'.repeat(2000)), 'NOVA_ERR_SESSION_TOO_LARGE');

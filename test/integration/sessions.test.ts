@@ -183,6 +183,23 @@ describe('sessions: the API', () => {
     assert.deepEqual(await (await fetch(`${s.url}/get/username`, { headers: { cookie: cookiePair(res) } })).json(), { value: 'ada' });
   });
 
+  it('regenerate with a logged-out id starts an empty session instead of failing', async () => {
+    const cookie = cookiePair(await fetch(`${s.url}/set/username/ada`));
+    await fetch(`${s.url}/logout`, { headers: { cookie } });
+    const res = await fetch(`${s.url}/regenerate`, { headers: { cookie } });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { after: string; username: string | null };
+    assert.equal(body.username, null);
+    assert.equal(cookiePair(res), `session_id=${sign(body.after, [SECRET])}`);
+  });
+
+  it('a visitor who logs in on the first request gets one session cookie, for the final id', async () => {
+    const res = await fetch(`${s.url}/regenerate`);
+    const { after } = (await res.json()) as { after: string };
+    const lines = res.headers.getSetCookie().filter((c) => c.startsWith('session_id='));
+    assert.deepEqual(lines.map((l) => l.split(';')[0]), [`session_id=${sign(after, [SECRET])}`]);
+  });
+
   it("supports Nova's guide flow: generateSessionId + direct store write + cookie", async () => {
     const res = await fetch(`${s.url}/direct`);
     const { id } = (await res.json()) as { id: string };

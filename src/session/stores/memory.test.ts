@@ -102,7 +102,7 @@ describe('memory store: sweeping', () => {
   });
 
   it('sweeps a large expiry in slices, yielding to the event loop in between', async () => {
-    const n = 200_000;
+    const n = 100_000;
     const { store, advance } = await fakeClockStore({ maxSessions: n }, { sweepIntervalMs: 5, sweepBudgetMs: 1 });
     await fill(store, n);
     advance(31 * SECOND);
@@ -117,7 +117,7 @@ describe('memory store: sweeping', () => {
   });
 
   it('keeps slicing on an otherwise idle event loop, not one slice per interval tick', async () => {
-    const n = 200_000;
+    const n = 100_000;
     const { store, advance } = await fakeClockStore({ maxSessions: n }, { sweepIntervalMs: 400, sweepBudgetMs: 1 });
     await fill(store, n);
     advance(31 * SECOND);

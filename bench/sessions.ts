@@ -1,0 +1,210 @@
+// `npm run bench:sessions`: the login example's two session routes — a session read (GET /profile
+// cycling over 10,000 logged-in sessions) and a login (POST /login: check the form, regenerate the
+// id, write the username, 302) — on Nova.ts, express + express-session and fastify +
+// @fastify/session (each with its recommended options and in-memory store), plus bare node:http
+// answering /profile with the same bytes and no session work. Measured side by side in one run
+// (rounds alternate to share noise), with the heap each server holds per stored session.
+import type autocannon from 'autocannon';
+import { Agent, request } from 'node:http';
+import { cpus, loadavg } from 'node:os';
+import { fmt, loadTarget, median, progress, recordSection, startTarget, type Target } from './harness.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10_000);
+const LOGIN_CONCURRENCY = 50;
+const CONNECTIONS = 50;
+const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
+
+interface TargetSpec {
+  readonly name: string;
+  readonly script: string;
+  readonly cookie: string;
+  /** false for the bare ceiling: it stores nothing, so only its read figure means anything. */
+  readonly sessions: boolean;
+}
+const NOVA = 'Nova.ts';
+const EXPRESS = 'express-session';
+const FASTIFY = '@fastify/session';
+const BARE = 'bare node:http';
+const targets: readonly TargetSpec[] = [
+  { name: NOVA, script: 'nova-session', cookie: 'session_id', sessions: true },
+  { name: EXPRESS, script: 'express-session', cookie: 'connect.sid', sessions: true },
+  { name: FASTIFY, script: 'fastify-session', cookie: 'sessionId', sessions: true },
+  { name: BARE, script: 'bare-session', cookie: 'session_id', sessions: false },
+];
+
+const loginBody = (user: string) => `username=${user}&password=password`;
+
+/** POST /login once; resolves to the `name=value` of the last session cookie set, checking the 302. */
+function login(port: number, agent: Agent, user: string, cookieName: string): Promise<string> {
+  const body = loginBody(user);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        agent,
+        method: 'POST',
+        path: '/login',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          const cookies = (res.headers['set-cookie'] ?? []).map((c) => c.split(';', 1)[0]!).filter((c) => c.startsWith(`${cookieName}=`));
+          const cookie = cookies.at(-1);
+          if (res.statusCode !== 302 || cookie === undefined) reject(new Error(`login ${user}: status ${res.statusCode}, cookies ${JSON.stringify(res.headers['set-cookie'])}`));
+          else resolve(cookie);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Log in `count` users (`user<from>`…), `LOGIN_CONCURRENCY` at a time; returns their cookies in order. */
+async function loginMany(port: number, cookieName: string, from: number, count: number): Promise<string[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: LOGIN_CONCURRENCY });
+  const cookies = new Array<string>(count);
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      cookies[i] = await login(port, agent, `user${from + i}`, cookieName);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: LOGIN_CONCURRENCY }, worker));
+  } finally {
+    agent.destroy();
+  }
+  return cookies;
+}
+
+/** GET /profile with one cookie: the status and body (a check that the session really reads). */
+function profile(port: number, cookie: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/profile', headers: { cookie } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+interface Figures {
+  readRps: number[];
+  readCpu: number[];
+  loginRps: number[];
+  loginCpu: number[];
+  heapPerSession: number[];
+}
+const figures = new Map<string, Figures>(targets.map((t) => [t.name, { readRps: [], readCpu: [], loginRps: [], loginCpu: [], heapPerSession: [] }]));
+
+async function runRound(t: TargetSpec, round: number): Promise<void> {
+  const target: Target = await startTarget(t.script, { SESSION_SECRET: SECRET });
+  const f = figures.get(t.name)!;
+  try {
+    // Warm up the login path (these sessions stay in the baseline), then measure the heap the
+    // next SESSIONS logins add.
+    await loginMany(target.port, t.cookie, 1_000_000, 1_000);
+    const heapBefore = await target.heap();
+    const started = Date.now();
+    const cookies = await loginMany(target.port, t.cookie, 0, SESSIONS);
+    const loginSeconds = (Date.now() - started) / 1000;
+    const heapAfter = await target.heap();
+    const perSession = (heapAfter - heapBefore) / SESSIONS;
+    if (t.sessions) f.heapPerSession.push(perSession);
+
+    // Each logged-in cookie must read back its own user.
+    for (const i of [0, SESSIONS >> 1, SESSIONS - 1]) {
+      const r = await profile(target.port, cookies[i]!);
+      const expected = t.sessions ? JSON.stringify({ username: `user${i}` }) : JSON.stringify({ username: 'user0' });
+      if (r.status !== 200 || r.body !== expected) throw new Error(`${t.name}: GET /profile for user${i} answered ${r.status} ${r.body}`);
+    }
+
+    // 50 connections, each cycling over its own 200 of the logged-in cookies (all 10,000 in all).
+    const reads: autocannon.Request[][] = Array.from({ length: CONNECTIONS }, (_, c) =>
+      cookies.filter((_cookie, i) => i % CONNECTIONS === c).map((cookie) => ({ method: 'GET', path: '/profile', headers: { cookie } })),
+    );
+    await loadTarget(target, { path: '/profile', seconds: 1, requestSets: reads }); // warm up the JIT
+    const read = await loadTarget(target, { path: '/profile', seconds: SECONDS, requestSets: reads });
+    f.readRps.push(read.rps);
+    f.readCpu.push(read.cpuPerRequest);
+    let message = `round ${round}/${ROUNDS} ${t.name}: ${SESSIONS} logins in ${loginSeconds.toFixed(1)} s, read ${fmt(read.rps)} req/s (${read.cpuPerRequest.toFixed(1)} µs CPU/request)`;
+
+    if (t.sessions) {
+      // Logins without a cookie, as a browser arriving at the login form; each one stores a session.
+      const loginLoad = {
+        path: '/login',
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: loginBody('bench'),
+        expect: '3xx' as const,
+      };
+      const logins = await loadTarget(target, { ...loginLoad, seconds: SECONDS });
+      f.loginRps.push(logins.rps);
+      f.loginCpu.push(logins.cpuPerRequest);
+      message += `, login ${fmt(logins.rps)} req/s (${logins.cpuPerRequest.toFixed(1)} µs CPU/request), ${fmt(perSession)} heap bytes/session`;
+    }
+    progress(message);
+  } finally {
+    await target.stop();
+  }
+}
+
+const loadBefore = loadavg()[0]!;
+for (let round = 1; round <= ROUNDS; round += 1) {
+  for (const t of targets) await runRound(t, round);
+}
+const loadAfter = loadavg()[0]!;
+
+const m = (name: string, key: keyof Figures) => median(figures.get(name)![key]);
+const fastifyRead = m(FASTIFY, 'readRps');
+const fastifyLogin = m(FASTIFY, 'loginRps');
+const bareRead = m(BARE, 'readRps');
+const rows = targets.map((t) => {
+  const read = m(t.name, 'readRps');
+  const readCpu = m(t.name, 'readCpu');
+  const cells = [
+    t.name,
+    fmt(read),
+    `${(read / fastifyRead).toFixed(2)}×`,
+    `${((read / bareRead) * 100).toFixed(1)}%`,
+    readCpu.toFixed(1),
+  ];
+  if (t.sessions) {
+    const loginRps = m(t.name, 'loginRps');
+    cells.push(fmt(loginRps), `${(loginRps / fastifyLogin).toFixed(2)}×`, m(t.name, 'loginCpu').toFixed(1), fmt(m(t.name, 'heapPerSession')));
+  } else {
+    cells.push('—', '—', '—', '—');
+  }
+  return `| ${cells.join(' | ')} |`;
+});
+
+const novaRead = m(NOVA, 'readRps');
+const novaHeap = m(NOVA, 'heapPerSession');
+const expressHeap = m(EXPRESS, 'heapPerSession');
+const fastifyHeap = m(FASTIFY, 'heapPerSession');
+const verdict = (ok: boolean) => (ok ? '**met**' : '**NOT met**');
+const vsFastify = novaRead / fastifyRead;
+const vsBare = novaRead / bareRead;
+const table = [
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions\`: ${ROUNDS} alternating rounds of ${SECONDS} s per route, autocannon with 50 connections × 10 pipelined requests, medians; Node ${process.version}, ${cpus().length} cores (load tool and server share them); 1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadAfter.toFixed(2)} after.`,
+  `Reads cycle over ${fmt(SESSIONS)} sessions logged in just before; logins arrive without a cookie and each stores a new session. Heap bytes/session: heap after a full GC, before and after those ${fmt(SESSIONS)} logins, divided by ${fmt(SESSIONS)}.`,
+  '',
+  '| server | read req/s | read vs @fastify/session | read vs bare | read CPU µs/request | login req/s | login vs @fastify/session | login CPU µs/request | heap bytes/session |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...rows,
+  '',
+  `Targets for Nova.ts: at least 3× @fastify/session on the read — ${verdict(vsFastify >= 3)} (${vsFastify.toFixed(2)}×; ${(m(FASTIFY, 'readCpu') / m(NOVA, 'readCpu')).toFixed(2)}× by server CPU per request); ` +
+    `at least 70% of bare node:http on the read — ${verdict(vsBare >= 0.7)} (${(vsBare * 100).toFixed(1)}%; ${((m(BARE, 'readCpu') / m(NOVA, 'readCpu')) * 100).toFixed(1)}% by server CPU per request); ` +
+    `less heap per session than either peer — ${verdict(novaHeap < expressHeap && novaHeap < fastifyHeap)} (${fmt(novaHeap)} B vs ${fmt(expressHeap)} B express-session, ${fmt(fastifyHeap)} B @fastify/session).`,
+].join('\n');
+console.log(table);
+if (process.env.BENCH_RECORD !== '0') recordSection('sessions', table);

@@ -1,0 +1,17 @@
+// The login example's routes on Nova.ts with its built-in sessions (memory store, default options):
+// GET /profile reads the session, POST /login checks the form, regenerates the id and writes the
+// username. Only `requestPlugin()` runs globally (the example's correlationId plugin is left out,
+// since the peers do nothing like it).
+import { createApp, requestPlugin } from 'nova-ts';
+import { routes } from '../../examples/login/router.js';
+import { ready } from './ready.js';
+
+const app = createApp({
+  host: '127.0.0.1',
+  port: 0,
+  routes,
+  plugins: [requestPlugin()],
+  session: { secrets: [process.env.SESSION_SECRET ?? 'bench-secret-bench-secret-bench-secret-0123'] },
+});
+const server = await app.listen();
+ready(server);

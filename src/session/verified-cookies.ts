@@ -1,0 +1,51 @@
+/**
+ * Cookie values that passed HMAC verification recently, mapped to their ids, so a returning
+ * visitor's request skips the HMAC (measured at about a fifth of a session read's CPU).
+ *
+ * Only values that verified are ever stored, and a value's validity depends on nothing but the
+ * secrets, which are fixed for the life of the process: there is nothing to invalidate. (Logout
+ * and expiry are the store's business; a cached value still finds no session after them.) A
+ * lookup is a hash-map probe on the full value, so it reveals nothing about a MAC the asker does
+ * not already hold.
+ *
+ * Memory is bounded by two generations: when the current one fills, it becomes the previous one
+ * and the old previous one is dropped. Values seen in either stay cheap.
+ *
+ * @example
+ * ```ts
+ * const cache = new VerifiedCookies(1000);
+ * cache.add(cookieValue, id);
+ * cache.get(cookieValue); // id
+ * ```
+ */
+export class VerifiedCookies {
+  readonly #limit: number;
+  #current = new Map<string, string>();
+  #previous = new Map<string, string>();
+
+  /** `limit` values per generation; at most twice that are held. */
+  constructor(limit = 16_384) {
+    this.#limit = limit;
+  }
+
+  get(value: string): string | undefined {
+    const id = this.#current.get(value);
+    if (id !== undefined) return id;
+    const old = this.#previous.get(value);
+    if (old !== undefined) this.add(value, old);
+    return old;
+  }
+
+  add(value: string, id: string): void {
+    if (this.#current.size >= this.#limit) {
+      this.#previous = this.#current;
+      this.#current = new Map();
+    }
+    this.#current.set(value, id);
+  }
+
+  /** Values held, in both generations. */
+  get size(): number {
+    return this.#current.size + this.#previous.size;
+  }
+}
