@@ -50,25 +50,36 @@ export async function handleRequest(rt: Runtime, req: IncomingMessage, res: Serv
 async function routed(rt: Runtime, ctx: Context, route: CompiledRoute, bindings: Record<string, string>): Promise<Reply> {
   ctx.bindings = bindings;
   ctx.route = route;
-  // Awaits only where something is asynchronous: most routes have no plugins in one of the phases.
-  const answered = route.pre.length > 0 ? await runPhase(route.pre, 'preRequest', ctx) : undefined;
-  ctx.reply = await (answered !== undefined ? toReply(ctx, answered, rt.respond) : secured(rt, ctx, route));
+  // Awaits only where something is asynchronous: most routes have no plugin hook in some phase,
+  // many controllers answer synchronously, and every await costs a turn of the promise queue.
+  const pre = route.pre.length > 0 ? runPhase(route.pre, 'preRequest', ctx) : undefined;
+  const answered = isPromise(pre) ? await pre : pre;
+  if (answered !== undefined) {
+    ctx.reply = await toReply(ctx, answered, rt.respond);
+  } else {
+    const denied = route.security === false ? undefined : await checkSecurity(rt, ctx, route);
+    if (denied !== undefined) {
+      ctx.reply = denied;
+    } else {
+      const result = route.controller(ctx);
+      const reply = toReply(ctx, isPromise(result) ? await result : result, rt.respond);
+      ctx.reply = isPromise(reply) ? await reply : reply;
+    }
+  }
   if (route.post.length > 0) await runPhase(route.post, 'postRequest', ctx);
   return ctx.reply;
 }
 
-async function secured(rt: Runtime, ctx: Context, route: CompiledRoute): Promise<Reply> {
-  if (route.security !== false) {
-    const decision = decide(await runSecurity(route, ctx));
-    if (!decision.pass) {
-      return decision.statusPage !== undefined && rt.router.statusPage(decision.statusPage) !== undefined
-        ? statusPage(rt, ctx, decision.statusPage)
-        : toReply(ctx, decision.result, rt.respond);
-    }
+/** Run the route group's security function: `undefined` lets the request through, else the denial's reply. */
+async function checkSecurity(rt: Runtime, ctx: Context, route: CompiledRoute): Promise<Reply | undefined> {
+  const decision = decide(await runSecurity(route, ctx));
+  if (decision.pass) {
     ctx.authData = decision.authData;
+    return undefined;
   }
-  const result = route.controller(ctx);
-  return toReply(ctx, isPromise(result) ? await result : result, rt.respond);
+  return decision.statusPage !== undefined && rt.router.statusPage(decision.statusPage) !== undefined
+    ? statusPage(rt, ctx, decision.statusPage)
+    : toReply(ctx, decision.result, rt.respond);
 }
 
 function isPromise(value: unknown): value is Promise<unknown> {

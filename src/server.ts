@@ -22,15 +22,18 @@ export async function startServer(
   let inFlight = 0;
   let draining = false;
   let drained: (() => void) | undefined;
+  // In-flight requests are counted on the handler's own promise, which settles once the reply
+  // is handed to the socket: a listener per response would cost every request an allocation.
+  const settled = () => {
+    inFlight -= 1;
+    if (draining && inFlight === 0) drained?.();
+  };
   const server = createServer((req, res) => {
     inFlight += 1;
     // While draining, tell keep-alive clients not to reuse this connection.
     if (draining) res.setHeader('connection', 'close');
-    res.once('close', () => {
-      inFlight -= 1;
-      if (draining && inFlight === 0) drained?.();
-    });
-    handler(req, res).catch((err: unknown) => {
+    handler(req, res).then(settled, (err: unknown) => {
+      settled();
       // The pipeline answers its own errors; reaching here means writing the reply failed.
       console.error('nova-ts: request handler failed', err);
       if (!res.headersSent) res.writeHead(500).end();
@@ -52,16 +55,23 @@ export async function startServer(
       closing ??= new Promise<void>((resolve) => {
         draining = true;
         const closed = new Promise<void>((r) => server.close(() => r()));
-        server.closeIdleConnections();
         const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((r) => (drained = r));
-        const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
-        void idle.then(() => {
-          server.closeIdleConnections();
-          return closed;
-        }).then(() => {
-          clearTimeout(timer);
-          resolve();
-        });
+        // Keep-alive connections go quiet one by one (a streamed file may still be flowing after
+        // its handler settled): close each as soon as it is idle, and everything at the deadline.
+        const sweep = setInterval(() => server.closeIdleConnections(), 25);
+        const deadline = setTimeout(() => {
+          // Handlers still running past the deadline are cut off; their replies have nowhere to go.
+          server.closeAllConnections();
+          drained?.();
+        }, timeoutMs);
+        server.closeIdleConnections();
+        void idle
+          .then(() => closed)
+          .then(() => {
+            clearInterval(sweep);
+            clearTimeout(deadline);
+            resolve();
+          });
       });
       return closing;
     },

@@ -85,7 +85,7 @@ describe('runPhase', () => {
     assert.equal(result, undefined);
   });
 
-  it('rejects with the error of a throwing plugin, and runs no later plugin', async () => {
+  it('throws the error of a throwing plugin, and runs no later plugin', async () => {
     const log: string[] = [];
     const boom = new Error('boom');
     const throwing: Plugin = {
@@ -94,14 +94,14 @@ describe('runPhase', () => {
         throw boom;
       },
     };
-    await assert.rejects(runPhase([recorder('a', log), throwing, recorder('c', log)], 'preRequest', context()), (err) => err === boom);
+    await assert.rejects(async () => runPhase([recorder('a', log), throwing, recorder('c', log)], 'preRequest', context()), (err) => err === boom);
     assert.deepEqual(log, ['a']);
   });
 
   it('rejects with the rejection of an async plugin', async () => {
     const boom = new Error('async boom');
     await assert.rejects(
-      runPhase([recorder('a', [], () => Promise.reject(boom))], 'preRequest', context()),
+      async () => runPhase([recorder('a', [], () => Promise.reject(boom))], 'preRequest', context()),
       (err) => err === boom,
     );
   });

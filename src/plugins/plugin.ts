@@ -51,19 +51,28 @@ export function breakChain(): Break {
   return { kind: 'break' };
 }
 
-/** Run one phase of a plugin chain; the first `stop` wins, a `break` ends the phase. */
-export async function runPhase(
+/**
+ * Run one phase of a plugin chain; the first `stop` wins, a `break` ends the phase. Hooks that
+ * answer synchronously (most pre-request hooks on most requests) cost no promise: the phase only
+ * turns asynchronous from the first hook that returns one.
+ */
+export function runPhase(
   plugins: readonly Plugin[],
   phase: 'preRequest' | 'postRequest',
   ctx: Context,
-): Promise<ControllerResult | undefined> {
-  for (const plugin of plugins) {
-    const hook = plugin[phase];
-    if (hook === undefined) continue;
-    const outcome = await hook.call(plugin, ctx);
-    if (outcome === undefined) continue;
-    if (outcome.kind === 'stop') return outcome.result;
-    if (outcome.kind === 'break') return undefined;
+  from = 0,
+): ControllerResult | undefined | Promise<ControllerResult | undefined> {
+  for (let i = from; i < plugins.length; i += 1) {
+    const plugin = plugins[i]!;
+    const outcome = plugin[phase]?.call(plugin, ctx);
+    if (outcome instanceof Promise) {
+      return outcome.then((o: PluginOutcome) => (o === undefined ? runPhase(plugins, phase, ctx, i + 1) : settle(o)));
+    }
+    if (outcome !== undefined) return settle(outcome);
   }
   return undefined;
+}
+
+function settle(outcome: Stop | Break): ControllerResult | undefined {
+  return outcome.kind === 'stop' ? outcome.result : undefined;
 }

@@ -36,7 +36,9 @@ const defaultInspect: Inspect = (ctx) => ({ json: ctx.json, params: ctx.params, 
 export async function serve(plugins: readonly Plugin[], inspect: Inspect = defaultInspect): Promise<Harness> {
   const server: Server = createServer((req, res) => {
     const ctx = new Context(req, res, { trustProxy: false });
-    runPhase(plugins, 'preRequest', ctx).then(
+    Promise.resolve()
+      .then(() => runPhase(plugins, 'preRequest', ctx))
+      .then(
       (result) => {
         if (result === undefined) return end(200, {}, { outcome: 'continue', ...inspect(ctx) });
         if (result.kind !== 'status') return end(200, {}, { outcome: 'stop', result });

@@ -87,10 +87,10 @@ export class SessionManager {
     }
   }
 
-  async get(ctx: Context, key: string): Promise<Json | undefined> {
+  get(ctx: Context, key: string): Promise<Json | undefined> {
     const s = this.#session(ctx);
     // An id minted for this request has nothing stored yet: skip the store round trip.
-    if (s.fresh) return undefined;
+    if (s.fresh) return Promise.resolve(undefined);
     return this.store.getValue(s.id, key);
   }
 
