@@ -9,7 +9,8 @@ import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fmt, loadTarget, median, progress, recordSection, startTarget, type Target } from './harness.js';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+// Five rounds: on a shared 2-core machine single rounds swing by a third; the median of five holds.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10_000);
 const LOGIN_CONCURRENCY = 50;
@@ -194,6 +195,10 @@ const fastifyHeap = m(FASTIFY, 'heapPerSession');
 const verdict = (ok: boolean) => (ok ? '**met**' : '**NOT met**');
 const vsFastify = novaRead / fastifyRead;
 const vsBare = novaRead / bareRead;
+// Targets measured against servers run minutes apart are only as steady as the machine; the
+// ratio within each round (servers run back to back) shows how much of a verdict is noise.
+const perRound = (other: string) =>
+  figures.get(NOVA)!.readRps.map((r, i) => (r / figures.get(other)!.readRps[i]!).toFixed(2)).join(', ');
 const table = [
   `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions\`: ${ROUNDS} alternating rounds of ${SECONDS} s per route, autocannon with 50 connections × 10 pipelined requests, medians; Node ${process.version}, ${cpus().length} cores (load tool and server share them); 1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadAfter.toFixed(2)} after.`,
   `Reads cycle over ${fmt(SESSIONS)} sessions logged in just before; logins arrive without a cookie and each stores a new session. Heap bytes/session: heap after a full GC, before and after those ${fmt(SESSIONS)} logins, divided by ${fmt(SESSIONS)}.`,
@@ -205,6 +210,8 @@ const table = [
   `Targets for Nova.ts: at least 3× @fastify/session on the read — ${verdict(vsFastify >= 3)} (${vsFastify.toFixed(2)}×; ${(m(FASTIFY, 'readCpu') / m(NOVA, 'readCpu')).toFixed(2)}× by server CPU per request); ` +
     `at least 70% of bare node:http on the read — ${verdict(vsBare >= 0.7)} (${(vsBare * 100).toFixed(1)}%; ${((m(BARE, 'readCpu') / m(NOVA, 'readCpu')) * 100).toFixed(1)}% by server CPU per request); ` +
     `less heap per session than either peer — ${verdict(novaHeap < expressHeap && novaHeap < fastifyHeap)} (${fmt(novaHeap)} B vs ${fmt(expressHeap)} B express-session, ${fmt(fastifyHeap)} B @fastify/session).`,
+  '',
+  `Per round, Nova.ts read req/s ÷ @fastify/session: ${perRound(FASTIFY)}; ÷ bare node:http: ${perRound(BARE)}.`,
 ].join('\n');
 console.log(table);
 if (process.env.BENCH_RECORD !== '0') recordSection('sessions', table);

@@ -6,7 +6,7 @@ import { errors, NovaError } from '../errors.js';
 import type { Reply } from '../results/reply.js';
 import type { Json } from '../results/result.js';
 import { readSessionCookie, SessionCookieWriter } from './cookie.js';
-import { generateSessionId } from './id.js';
+import { generateSessionId, isWellFormedId } from './id.js';
 import type { RequestSession } from './request-session.js';
 import { sessionSecrets, sign, verify, type SessionSecrets } from './signing.js';
 import type { SessionStore, SessionStoreOptions } from './store.js';
@@ -140,6 +140,8 @@ export class SessionManager {
 
   /** Make `id` this request's session and send its cookie (for ids made with `generateSessionId`). */
   adopt(ctx: Context, id: string): void {
+    // Checked here, where the caller can see it, rather than when the cookie is signed at the end.
+    if (!isWellFormedId(id)) throw errors.sessionIdInvalid('adopt() takes ids from generateSessionId()');
     this.#replaceId(this.#session(ctx), id);
   }
 

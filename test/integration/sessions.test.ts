@@ -28,6 +28,7 @@ function routes(): RouteGroup[] {
         ['/id', (ctx: Context) => json({ id: session.id(ctx) })],
         ['/set-json', async (ctx: Context) => (await session.set(ctx, 'obj', { nested: [1, 2, { deep: true }] }), status(204))],
         ['/set-bad', async (ctx: Context) => (await session.set(ctx, 'when', new Date() as unknown as Json), status(204))],
+        ['/adopt-bad', (ctx: Context) => (session.adopt(ctx, 'chosen-by-the-client'), status(204))],
         ['/direct', async (ctx: Context) => {
           // Nova's guide: generate an id, write through the store, set the cookie.
           const id = session.generateSessionId();
@@ -206,6 +207,13 @@ describe('sessions: the API', () => {
     assert.equal(cookiePair(res), `session_id=${sign(id, [SECRET])}`);
     assert.equal(res.headers.getSetCookie().filter((c) => c.startsWith('session_id=')).length, 1, 'one session cookie, not two');
     assert.deepEqual(await (await fetch(`${s.url}/get/username`, { headers: { cookie: cookiePair(res) } })).json(), { value: 'direct' });
+  });
+
+  it('adopt refuses an id that did not come from generateSessionId', async () => {
+    const res = await fetch(`${s.url}/adopt-bad`, { headers: { accept: 'application/json' } });
+    assert.equal(res.status, 500);
+    assert.ok(!res.headers.getSetCookie().some((c) => c.includes('chosen-by-the-client')));
+    assert.ok(s.logged.some((l) => l.some((x) => (x as { code?: string })?.code === 'NOVA_ERR_SESSION_ID_INVALID')));
   });
 
   it('concurrent requests writing different keys all survive', async () => {
