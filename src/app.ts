@@ -26,8 +26,8 @@ export interface App {
   readonly server: Server | undefined;
   /** The request handler, for mounting on a server you made yourself (call `start` first). */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
-  /** Add route groups while the app runs. */
-  addRoutes(groups: readonly RouteGroup[]): void;
+  /** Add route groups while the app runs; plugins they bring are started first if the app is. */
+  addRoutes(groups: readonly RouteGroup[]): Promise<void>;
   /** Start plugins and sessions without listening (for tests and custom servers). */
   start(): Promise<void>;
   /** Start, then listen on `config.port`/`config.host` (or the given ones). Resolves once listening. */
@@ -63,7 +63,16 @@ export function createApp(input: NovaConfigInput): App {
       return running?.server;
     },
     handle: (req, res) => handleRequest(rt, req, res),
-    addRoutes: (groups) => router.add(groups),
+    async addRoutes(groups) {
+      // New plugins are ready before any request can reach the routes that use them.
+      if (started !== undefined) {
+        await started;
+        const known = new Set(plugins());
+        const fresh = new Set(groups.flatMap((g) => g.plugins ?? []).filter((p) => !known.has(p)));
+        for (const plugin of fresh) await plugin.init?.();
+      }
+      router.add(groups);
+    },
     start() {
       started ??= (async () => {
         await sessions?.start();
@@ -73,7 +82,7 @@ export function createApp(input: NovaConfigInput): App {
     },
     async listen(port = config.port, host = config.host) {
       await app.start();
-      running = await startServer(app.handle, { port, host });
+      running = await startServer(app.handle, { port, host, log: config.logger });
       return running.server;
     },
     async close() {

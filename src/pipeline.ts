@@ -5,7 +5,7 @@ import { errors, NovaError, withCause } from './errors.js';
 import { runPhase } from './plugins/plugin.js';
 import type { Reply } from './results/reply.js';
 import { toReply, type RespondEnv } from './results/respond.js';
-import type { ControllerResult } from './results/result.js';
+import type { ControllerResult, Headers } from './results/result.js';
 import { writeReply } from './results/write.js';
 import type { CompiledRoute, Match, Router } from './router/router.js';
 import { decide } from './security/security.js';
@@ -77,9 +77,13 @@ async function checkSecurity(rt: Runtime, ctx: Context, route: CompiledRoute): P
     ctx.authData = decision.authData;
     return undefined;
   }
-  return decision.statusPage !== undefined && rt.router.statusPage(decision.statusPage) !== undefined
-    ? statusPage(rt, ctx, decision.statusPage)
-    : toReply(ctx, decision.result, rt.respond);
+  if (decision.statusPage !== undefined && rt.router.statusPage(decision.statusPage) !== undefined) {
+    const page = await statusPage(rt, ctx, decision.statusPage);
+    // The denial's own headers (WWW-Authenticate, …) still go out with the page that renders it.
+    Object.assign(page.headers, (decision.result as { headers?: Headers }).headers);
+    return page;
+  }
+  return toReply(ctx, decision.result, rt.respond);
 }
 
 function isPromise(value: unknown): value is Promise<unknown> {

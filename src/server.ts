@@ -17,8 +17,9 @@ export interface RunningServer {
  */
 export async function startServer(
   handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
-  options: { port: number; host: string },
+  options: { port: number; host: string; log?: Pick<Console, 'error'> },
 ): Promise<RunningServer> {
+  const log = options.log ?? console;
   let inFlight = 0;
   let draining = false;
   let drained: (() => void) | undefined;
@@ -34,10 +35,15 @@ export async function startServer(
     if (draining) res.setHeader('connection', 'close');
     handler(req, res).then(settled, (err: unknown) => {
       settled();
-      // The pipeline answers its own errors; reaching here means writing the reply failed.
-      console.error('nova-ts: request handler failed', err);
-      if (!res.headersSent) res.writeHead(500).end();
-      else res.destroy();
+      // The pipeline answers its own errors; reaching here means writing the reply failed, maybe
+      // with headers (a Content-Length) already set for a body that will not come.
+      log.error('nova-ts: writing the reply failed', err);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      res.writeHead(500, { 'content-length': '0' }).end();
     });
   });
   await new Promise<void>((resolve, reject) => {

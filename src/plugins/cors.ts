@@ -55,12 +55,11 @@ export function cors(options: CorsOptions): Plugin {
   const config = validate(options);
   // Without credentials a wildcard gives every request the same answer, Origin or not, so a cached
   // copy of a same-origin response is still right for a cross-origin one and nothing varies.
-  const wildcard = config.origins === undefined && !config.credentials;
+  const wildcard = config.origins === undefined;
   const allowOriginFor = (origin: string | undefined): string | undefined => {
     if (wildcard) return '*';
     if (origin === undefined) return undefined;
-    // `*` is only honoured by browsers without credentials; with them the origin must be named.
-    return config.origins === undefined || config.origins.has(origin) ? origin : undefined;
+    return config.origins!.has(origin) ? origin : undefined;
   };
 
   return {
@@ -131,6 +130,10 @@ function validate(options: CorsOptions): Config {
   if (typeof credentials !== 'boolean') throw errors.pluginInvalid(NAME, '"credentials" must be a boolean');
   if (maxAge !== undefined && (typeof maxAge !== 'number' || !Number.isSafeInteger(maxAge) || maxAge < 0)) {
     throw errors.pluginInvalid(NAME, `"maxAge" must be a whole number of seconds, 0 or more (got ${String(maxAge)})`);
+  }
+  if (credentials && options.allowOrigins === '*') {
+    // Echoing any Origin with credentials lets every site read logged-in responses: name them.
+    throw errors.pluginInvalid(NAME, '"credentials: true" needs the allowed origins named; "*" would trust every site with your users\' sessions');
   }
   const methods = tokens('allowMethods', options.allowMethods ?? DEFAULT_METHODS).map((m) => m.toUpperCase());
   const headers = options.allowHeaders === undefined ? undefined : tokens('allowHeaders', options.allowHeaders);

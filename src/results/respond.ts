@@ -82,11 +82,12 @@ async function viewReply(ctx: Context, result: ViewResult, env: RespondEnv, defa
   const name = result.view ?? defaultView ?? ctx.route?.controllerName ?? 'index';
   const html = await env.views.render(name, result.vars);
   // Like Nova, `headers` replaces the defaults rather than merging into them.
-  return { status: result.status ?? 200, headers: result.headers ?? { 'content-type': HTML }, body: html };
+  // A copy: post-request plugins and the session step may add to a reply's headers.
+  return { status: result.status ?? 200, headers: result.headers ? { ...result.headers } : { 'content-type': HTML }, body: html };
 }
 
 function statusReply(code: number, headers: Headers | undefined, body: unknown): Reply {
-  if (body === undefined || body === null) return { status: code, headers: headers ?? {}, body: undefined };
+  if (body === undefined || body === null) return { status: code, headers: { ...headers }, body: undefined };
   if (typeof body === 'string') return { status: code, headers: { 'content-type': TEXT, ...headers }, body };
   if (Buffer.isBuffer(body)) return { status: code, headers: { 'content-type': 'application/octet-stream', ...headers }, body };
   return { status: code, headers: { 'content-type': JSON_TYPE, ...headers }, body: JSON.stringify(body) };
@@ -96,6 +97,11 @@ async function fileReply(
   path: string,
   options: { status?: number | undefined; headers?: Headers | undefined; mime?: string | undefined; offset?: number | undefined; length?: number | undefined },
 ): Promise<Reply> {
+  for (const [name, value] of [['offset', options.offset], ['length', options.length]] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+      throw errors.resultInvalid(`sendfile ${name} must be a whole number of bytes, 0 or more (got ${String(value)})`);
+    }
+  }
   const info = await stat(path);
   const start = options.offset ?? 0;
   const available = Math.max(0, info.size - start);

@@ -5,7 +5,12 @@ import type { Reply } from './reply.js';
 /** Write a reply to the socket. Headers set earlier on the response (cookies) are kept. */
 export function writeReply(res: ServerResponse, reply: Reply): void {
   res.statusCode = reply.status;
-  for (const name in reply.headers) res.setHeader(name, reply.headers[name] as string | string[]);
+  for (const name in reply.headers) {
+    const value = reply.headers[name] as string | string[];
+    // Cookies set earlier (the session's, ctx.setCookie) must survive a result's own Set-Cookie.
+    if (name.toLowerCase() === 'set-cookie' && res.hasHeader('set-cookie')) res.appendHeader('set-cookie', value);
+    else res.setHeader(name, value);
+  }
   const body = reply.body;
   if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
     res.end(body);

@@ -42,6 +42,17 @@ describe('Router', () => {
     assert.equal(router.find('GET', '/ok').kind, 'not-found');
   });
 
+  it('lets an explicit HEAD route replace the one a GET route implied, in either order', () => {
+    const head = function head() { return json({}); };
+    for (const order of [['get', 'head'], ['head', 'get']] as const) {
+      const router = new Router([]);
+      for (const m of order) router.add([{ routes: [['/x', m === 'head' ? head : ctl, { methods: [m] }]] }]);
+      const hit = router.find('HEAD', '/x');
+      assert.equal(hit.kind === 'found' && hit.route.controllerName, 'head', order.join(' then '));
+      assert.equal(router.find('GET', '/x').kind, 'found');
+    }
+  });
+
   it('refuses a status page outside 400-599', () => {
     rejects([{ routes: [[200, ctl]] }], 'NOVA_ERR_ROUTE_INVALID', /status/);
   });

@@ -50,6 +50,8 @@ export class Router {
   /** path → method → route, kept to answer 405 with `Allow` without probing every method. */
   readonly #byPath = new Map<string, Map<string, CompiledRoute>>();
   readonly #groupPlugins = new Set<Plugin>();
+  /** Paths whose HEAD was added for their GET route, and may still be claimed by a HEAD route. */
+  readonly #implicitHead = new Set<string>();
 
   constructor(globalPlugins: readonly Plugin[]) {
     this.#globalPlugins = globalPlugins;
@@ -132,10 +134,18 @@ export class Router {
   #register(methods: readonly string[], route: CompiledRoute): void {
     const byMethod = this.#byPath.get(route.path) ?? new Map<string, CompiledRoute>();
     for (const method of methods) {
-      if (byMethod.has(method)) throw errors.routeDuplicate(method, route.path);
+      if (byMethod.has(method) && !(method === 'HEAD' && this.#implicitHead.has(route.path))) {
+        throw errors.routeDuplicate(method, route.path);
+      }
+    }
+    if (methods.includes('HEAD') && this.#implicitHead.delete(route.path)) {
+      this.#fmw.off('HEAD', route.path);
+      byMethod.delete('HEAD');
     }
     // GET answers HEAD too (Node drops the body), unless HEAD has its own route.
-    const withHead = methods.includes('GET') && !methods.includes('HEAD') && !byMethod.has('HEAD') ? [...methods, 'HEAD'] : methods;
+    const implicitHead = methods.includes('GET') && !methods.includes('HEAD') && !byMethod.has('HEAD');
+    if (implicitHead) this.#implicitHead.add(route.path);
+    const withHead = implicitHead ? [...methods, 'HEAD'] : methods;
     for (const method of withHead) {
       try {
         this.#fmw.on(method as FindMyWay.HTTPMethod, route.path, noop, route);

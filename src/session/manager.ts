@@ -42,11 +42,13 @@ export class SessionManager {
   /** Nova's start_link: start the store with the configured timeouts and limits. */
   async start(): Promise<void> {
     const c = this.#config;
+    // Timeouts are configured in seconds and may be fractional; stores take whole milliseconds.
+    const ms = (seconds: number) => Math.max(1, Math.round(seconds * 1000));
     const options: SessionStoreOptions = {
-      idleTimeoutMs: c.idleTimeout * 1000,
-      absoluteTimeoutMs: c.absoluteTimeout * 1000,
+      idleTimeoutMs: ms(c.idleTimeout),
+      absoluteTimeoutMs: ms(c.absoluteTimeout),
       // Refreshing more rarely than a tenth of the idle timeout would make idle sessions expire early.
-      touchIntervalMs: (c.touchInterval ?? Math.min(60, c.idleTimeout / 10)) * 1000,
+      touchIntervalMs: ms(c.touchInterval ?? Math.min(60, c.idleTimeout / 10)),
       maxSessionBytes: c.maxSessionBytes,
       maxSessions: c.maxSessions,
     };
@@ -81,10 +83,11 @@ export class SessionManager {
     if (s === undefined || s.cookie === 'keep') return;
     const line = s.cookie === 'send' ? this.#cookie.line(sign(s.id, this.#secrets), ctx.secure) : this.#cookie.expiredLine(ctx.secure);
     appendSetCookie(ctx.res, line);
-    // A response that sets the session cookie must never be kept by a shared cache.
-    if (!ctx.res.hasHeader('cache-control') && reply.headers['cache-control'] === undefined) {
-      ctx.res.setHeader('cache-control', 'no-store');
-    }
+    // A response that sets the session cookie must never be kept by a shared cache, whatever the
+    // controller asked for: a cached Set-Cookie hands one visitor's session to the next.
+    const asked = String(reply.headers['cache-control'] ?? ctx.res.getHeader('cache-control') ?? '');
+    if (asked === '') reply.headers['cache-control'] = 'no-store';
+    else if (/\bpublic\b|s-maxage/i.test(asked)) reply.headers['cache-control'] = 'private, no-store';
   }
 
   get(ctx: Context, key: string): Promise<Json | undefined> {
@@ -104,8 +107,9 @@ export class SessionManager {
       this.#replaceId(s, generateSessionId());
       await this.store.setValue(s.id, key, value);
     }
-    // The first write to a minted id is when `cookieOnWrite` sends the cookie.
-    if (s.fresh && s.cookie === 'keep') s.cookie = 'send';
+    // The first write to a minted id sends its cookie: with `cookieOnWrite`, or after a delete in
+    // this request (whose expiring cookie would otherwise orphan the new session).
+    if (s.fresh && s.cookie !== 'send') s.cookie = 'send';
     s.fresh = false;
   }
 

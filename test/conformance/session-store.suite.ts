@@ -44,7 +44,7 @@ export type WithStore = (
  *
  * @example
  * ```ts
- * import { sessionStoreConformance } from 'nova-ts/test/conformance/session-store.suite.js';
+ * import { sessionStoreConformance } from '../../test/conformance/session-store.suite.js';
  * sessionStoreConformance('my redis store', () => redisStore({ url: process.env.REDIS_URL }), { clock: false });
  * ```
  */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { sign } from '../../src/session/signing.js';
 import { startChild, type Child } from '../helpers/child.js';
 
 const main = fileURLToPath(new URL('../../examples/login/main.js', import.meta.url));
@@ -134,6 +135,43 @@ describe('example app session timeouts from the environment', () => {
       assert.equal((await curl(jar, `${app.url}/profile`)).status, 200);
       await new Promise((r) => setTimeout(r, 1300));
       assert.equal((await curl(jar, `${app.url}/profile`)).status, 401);
+    } finally {
+      app.proc.kill('SIGTERM');
+      await app.exited;
+    }
+  });
+
+  it('ends a session at SESSION_ABSOLUTE_TIMEOUT however active it is', async () => {
+    const app = await startExample({ SESSION_IDLE_TIMEOUT: '60', SESSION_ABSOLUTE_TIMEOUT: '1.5' });
+    try {
+      const jar = join(mkdtempSync(join(tmpdir(), 'nova-abs-')), 'jar');
+      await curl(jar, `${app.url}/login`, '-d', 'username=ada&password=password');
+      for (let i = 0; i < 3; i += 1) {
+        assert.equal((await curl(jar, `${app.url}/profile`)).status, 200, 'alive while used');
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      await new Promise((r) => setTimeout(r, 900));
+      assert.equal((await curl(jar, `${app.url}/profile`)).status, 401);
+    } finally {
+      app.proc.kill('SIGTERM');
+      await app.exited;
+    }
+  });
+
+  it('signs with the first SESSION_SECRET and accepts cookies signed with any listed one', async () => {
+    const NEW = 'the-new-secret-of-the-example-0123456789';
+    const OLD = 'the-old-secret-of-the-example-0123456789';
+    const app = await startExample({ SESSION_SECRET: `${NEW}, ${OLD}` });
+    try {
+      const jar = join(mkdtempSync(join(tmpdir(), 'nova-rot-')), 'jar');
+      await curl(jar, `${app.url}/login`, '-d', 'username=ada&password=password');
+      const value = sessionCookieIn(jar)!;
+      const id = value.split('.')[0]!;
+      assert.equal(value, sign(id, [NEW]), 'new cookies are signed with the first secret');
+      const withOld = await fetch(`${app.url}/profile`, { headers: { cookie: `session_id=${sign(id, [OLD])}` } });
+      assert.equal(withOld.status, 200, 'a cookie signed with the second secret still works');
+      const withOther = await fetch(`${app.url}/profile`, { headers: { cookie: `session_id=${sign(id, ['a-secret-nobody-configured-0123456789'])}` } });
+      assert.equal(withOther.status, 401);
     } finally {
       app.proc.kill('SIGTERM');
       await app.exited;

@@ -27,6 +27,7 @@ function routes(): RouteGroup[] {
         ['/sendfile', () => sendfile(join(dir, 'file.txt'), { mime: 'text/plain', status: 200, headers: { 'x-f': '1' } })],
         ['/sendfile-range', () => sendfile(join(dir, 'file.txt'), { offset: 2, length: 3, mime: 'text/plain', status: 206 })],
         ['/sendfile-missing', () => sendfile(join(dir, 'missing.txt'))],
+        ['/sendfile-bad-offset', () => sendfile(join(dir, 'file.txt'), { offset: -5 })],
         ['/custom', () => ({ kind: 'text', text: 'resolved by fallback' }) as ControllerResult],
         ['/unknown', () => ({ kind: 'mystery' }) as ControllerResult],
         ['/nothing', (() => undefined) as unknown as () => ControllerResult],
@@ -106,6 +107,9 @@ describe('controller results over a real socket', () => {
     const c = await get('/sendfile-missing', { headers: { accept: 'application/json' } });
     assert.equal(c.status, 500);
     assert.doesNotMatch(await c.text(), /missing\.txt/);
+    const d = await get('/sendfile-bad-offset', { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(3000) });
+    assert.equal(d.status, 500, 'a bad offset is a 500 page, not a hung response');
+    await d.text();
   });
 
   it('the fallback controller resolves results no handler knows', async () => {

@@ -82,7 +82,9 @@ describe('router over a real socket', () => {
 
   it('adds routes while running', async () => {
     assert.equal((await fetch(`${s.url}/late`)).status, 404);
-    s.app.addRoutes([{ routes: [['/late', () => json({ late: true }), { methods: ['get'] }]] }]);
+    let inits = 0;
+    await s.app.addRoutes([{ plugins: [{ name: 'late', init: () => void (inits += 1) }], routes: [['/late', () => json({ late: true }), { methods: ['get'] }]] }]);
+    assert.equal(inits, 1, 'a plugin brought by routes added at run time is started');
     const res = await fetch(`${s.url}/late`);
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { late: true });

@@ -98,17 +98,22 @@ describe('security functions', () => {
 });
 
 describe('registered status pages render bare denials (Nova #307/#308)', () => {
-  it('uses the 401 page for a bare denial', async () => {
+  it('uses the 401 page for a bare denial, keeping the denial\'s headers', async () => {
     const s = await serve({
       routes: [
         { routes: [[401, () => status(401, { body: 'please log in' })]] },
         { prefix: '/p', security: () => false, routes: [['/', whoami]] },
+        { prefix: '/h', security: () => deny({ headers: { 'www-authenticate': 'Bearer' } }), routes: [['/', whoami]] },
       ],
     });
     try {
       const res = await fetch(`${s.url}/p`);
       assert.equal(res.status, 401);
       assert.equal(await res.text(), 'please log in');
+      const h = await fetch(`${s.url}/h`);
+      assert.equal(h.status, 401);
+      assert.equal(h.headers.get('www-authenticate'), 'Bearer');
+      assert.equal(await h.text(), 'please log in');
     } finally {
       await s.close();
     }

@@ -28,6 +28,17 @@ function routes(): RouteGroup[] {
         ['/id', (ctx: Context) => json({ id: session.id(ctx) })],
         ['/set-json', async (ctx: Context) => (await session.set(ctx, 'obj', { nested: [1, 2, { deep: true }] }), status(204))],
         ['/set-bad', async (ctx: Context) => (await session.set(ctx, 'when', new Date() as unknown as Json), status(204))],
+        ['/login-with-theme', async (ctx: Context) => {
+          await session.regenerate(ctx);
+          await session.set(ctx, 'username', 'ada');
+          return json({ ok: true }, { headers: { 'set-cookie': 'theme=dark; Path=/' } });
+        }],
+        ['/logout-with-flash', async (ctx: Context) => {
+          await session.delete(ctx);
+          await session.set(ctx, 'flash', 'You are logged out');
+          return status(204);
+        }],
+        ['/public', async (ctx: Context) => (await session.set(ctx, 'k', 1), json({}, { headers: { 'cache-control': 'public, max-age=600' } }))],
         ['/adopt-bad', (ctx: Context) => (session.adopt(ctx, 'chosen-by-the-client'), status(204))],
         ['/direct', async (ctx: Context) => {
           // Nova's guide: generate an id, write through the store, set the cookie.
@@ -209,7 +220,31 @@ describe('sessions: the API', () => {
     assert.deepEqual(await (await fetch(`${s.url}/get/username`, { headers: { cookie: cookiePair(res) } })).json(), { value: 'direct' });
   });
 
-  it('adopt refuses an id that did not come from generateSessionId', async () => {
+  it("a result's own Set-Cookie adds to the session cookie instead of replacing it", async () => {
+    const res = await fetch(`${s.url}/login-with-theme`);
+    const cookies = res.headers.getSetCookie();
+    assert.ok(cookies.includes('theme=dark; Path=/'));
+    assert.deepEqual(await (await fetch(`${s.url}/get/username`, { headers: { cookie: cookiePair(res) } })).json(), { value: 'ada' });
+  });
+
+  it('a write after delete() in the same request gets a live cookie, not an expired one', async () => {
+    const cookie = cookiePair(await fetch(`${s.url}/set/username/ada`));
+    const res = await fetch(`${s.url}/logout-with-flash`, { headers: { cookie } });
+    const lines = res.headers.getSetCookie().filter((c) => c.startsWith('session_id='));
+    assert.equal(lines.length, 1);
+    assert.ok(!attributes(lines[0]!).has('max-age'), 'not the expiring cookie');
+    const fresh = cookiePair(res);
+    assert.deepEqual(await (await fetch(`${s.url}/get/flash`, { headers: { cookie: fresh } })).json(), { value: 'You are logged out' });
+    assert.deepEqual(await (await fetch(`${s.url}/get/username`, { headers: { cookie: fresh } })).json(), { value: null });
+  });
+
+  it('a response that sets the session cookie is never publicly cacheable', async () => {
+    const res = await fetch(`${s.url}/public`);
+    assert.ok(setCookieFor(res));
+    assert.equal(res.headers.get('cache-control'), 'private, no-store');
+  });
+
+  it('adopt refuses a value that is not a session id', async () => {
     const res = await fetch(`${s.url}/adopt-bad`, { headers: { accept: 'application/json' } });
     assert.equal(res.status, 500);
     assert.ok(!res.headers.getSetCookie().some((c) => c.includes('chosen-by-the-client')));
@@ -293,6 +328,16 @@ describe('sessions: configuration', () => {
     const s = await serve({ routes });
     try {
       assert.ok(s.logged.some((l) => /no session secret configured/.test(String(l[0]))));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('starts with fractional timeouts (seconds that are not whole milliseconds)', async () => {
+    const s = await start({}, { idleTimeout: 1.0007, absoluteTimeout: 2.0003 });
+    try {
+      const cookie = cookiePair(await fetch(`${s.url}/set/k/v`));
+      assert.deepEqual(await (await fetch(`${s.url}/get/k`, { headers: { cookie } })).json(), { value: 'v' });
     } finally {
       await s.close();
     }

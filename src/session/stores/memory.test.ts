@@ -59,6 +59,27 @@ describe('memory store: size cap (maxSessions)', () => {
     await store.stop();
   });
 
+  it('bounds tombstones too: a login/logout loop cannot grow the store without limit', async () => {
+    const { store } = await fakeClockStore({ maxSessions: 10 });
+    for (let i = 0; i < 1000; i += 1) {
+      const id = generateSessionId();
+      await store.setValue(id, 'k', 1);
+      if (i % 2 === 0) {
+        await store.deleteValue(id); // logout
+      } else {
+        const next = generateSessionId(); // login (rotation), then logout
+        await store.rotate(id, next);
+        await store.deleteValue(next);
+      }
+    }
+    assert.ok(store.size <= 20, `held ${store.size} ids for at most 10 live sessions`);
+    const recent = generateSessionId();
+    await store.setValue(recent, 'k', 1);
+    await store.deleteValue(recent);
+    await rejectsWith(store.setValue(recent, 'k', 1), 'NOVA_ERR_SESSION_GONE'); // the newest tombstone still holds
+    await store.stop();
+  });
+
   it('frees the slot of a logged-out session but keeps its tombstone', async () => {
     const { store } = await fakeClockStore({ maxSessions: 2 });
     const [a] = await fill(store, 2);

@@ -175,6 +175,7 @@ class MemoryStore implements MemorySessionStore {
     this.shard(oldId).set(oldId, tomb);
     this.graves.push(tomb, now);
     this.entries++;
+    this.capGraves();
     entry.id = newId;
     this.shard(newId).set(newId, entry);
     this.touch(entry, now);
@@ -227,6 +228,30 @@ class MemoryStore implements MemorySessionStore {
     this.live--;
     // A session's absolute deadline was at most absoluteTimeoutMs ahead when it died.
     this.graves.push(entry, now);
+    this.capGraves();
+  }
+
+  /**
+   * Tombstones are bounded like live sessions: a login/logout loop would otherwise grow them for
+   * a whole absolute timeout. Past `maxSessions` tombstones the oldest go first; a late write to
+   * such an id can then start a new session under it, holding only that write, never old data.
+   */
+  private capGraves(): void {
+    while (this.entries - this.live > this.options.maxSessions) {
+      const e = this.graves.entry;
+      if (e === undefined) return;
+      this.graves.shift();
+      this.forget(e);
+    }
+  }
+
+  /** Remove a tombstone from the index, unless its id has moved on or been reused since. */
+  private forget(e: Entry): void {
+    const shard = this.shard(e.id);
+    if (shard.get(e.id) === e) {
+      shard.delete(e.id);
+      this.entries--;
+    }
   }
 
   /**
@@ -275,12 +300,7 @@ class MemoryStore implements MemorySessionStore {
     for (let e = this.graves.entry; e !== undefined; e = this.graves.entry) {
       if (now < this.graves.at + absoluteTimeoutMs) break;
       this.graves.shift();
-      const shard = this.shard(e.id);
-      // The id may have moved on (rotation) or been reused after an earlier removal.
-      if (shard.get(e.id) === e) {
-        shard.delete(e.id);
-        this.entries--;
-      }
+      this.forget(e);
       if (outOfTime()) return true;
     }
     return false;
