@@ -2,16 +2,17 @@
 // cycling over 10,000 logged-in sessions) and a login (POST /login: check the form, regenerate the
 // id, write the username, 302) — on Nova.ts, express + express-session and fastify +
 // @fastify/session (each with its recommended options and in-memory store), plus bare node:http
-// answering /profile with the same bytes and no session work. Measured side by side in one run
-// (rounds alternate to share noise), with the heap each server holds per stored session.
+// answering /profile with the same bytes and no session work. All four run at once and are
+// loaded in turn, slice by slice, with the heap each server holds per stored session.
 import type autocannon from 'autocannon';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fmt, loadTarget, median, progress, recordSection, startTarget, type Target } from './harness.js';
 
-// Five rounds: on a shared 2-core machine single rounds swing by a third; the median of five holds.
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+// Many short slices per server, interleaved: on a shared 2-core machine a single 5 s window can
+// swing by half; fifteen 1 s slices each, taken in turn, average the noise over every server.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10_000);
 const LOGIN_CONCURRENCY = 50;
 const CONNECTIONS = 50;
@@ -107,61 +108,76 @@ interface Figures {
 }
 const figures = new Map<string, Figures>(targets.map((t) => [t.name, { readRps: [], readCpu: [], loginRps: [], loginCpu: [], heapPerSession: [] }]));
 
-async function runRound(t: TargetSpec, round: number): Promise<void> {
-  const target: Target = await startTarget(t.script, { SESSION_SECRET: SECRET });
-  const f = figures.get(t.name)!;
-  try {
-    // Warm up the login path (these sessions stay in the baseline), then measure the heap the
-    // next SESSIONS logins add.
-    await loginMany(target.port, t.cookie, 1_000_000, 1_000);
-    const heapBefore = await target.heap();
-    const started = Date.now();
-    const cookies = await loginMany(target.port, t.cookie, 0, SESSIONS);
-    const loginSeconds = (Date.now() - started) / 1000;
-    const heapAfter = await target.heap();
-    const perSession = (heapAfter - heapBefore) / SESSIONS;
-    if (t.sessions) f.heapPerSession.push(perSession);
-
-    // Each logged-in cookie must read back its own user.
-    for (const i of [0, SESSIONS >> 1, SESSIONS - 1]) {
-      const r = await profile(target.port, cookies[i]!);
-      const expected = t.sessions ? JSON.stringify({ username: `user${i}` }) : JSON.stringify({ username: 'user0' });
-      if (r.status !== 200 || r.body !== expected) throw new Error(`${t.name}: GET /profile for user${i} answered ${r.status} ${r.body}`);
-    }
-
-    // 50 connections, each cycling over its own 200 of the logged-in cookies (all 10,000 in all).
-    const reads: autocannon.Request[][] = Array.from({ length: CONNECTIONS }, (_, c) =>
-      cookies.filter((_cookie, i) => i % CONNECTIONS === c).map((cookie) => ({ method: 'GET', path: '/profile', headers: { cookie } })),
-    );
-    await loadTarget(target, { path: '/profile', seconds: 1, requestSets: reads }); // warm up the JIT
-    const read = await loadTarget(target, { path: '/profile', seconds: SECONDS, requestSets: reads });
-    f.readRps.push(read.rps);
-    f.readCpu.push(read.cpuPerRequest);
-    let message = `round ${round}/${ROUNDS} ${t.name}: ${SESSIONS} logins in ${loginSeconds.toFixed(1)} s, read ${fmt(read.rps)} req/s (${read.cpuPerRequest.toFixed(1)} µs CPU/request)`;
-
-    if (t.sessions) {
-      // Logins without a cookie, as a browser arriving at the login form; each one stores a session.
-      const loginLoad = {
-        path: '/login',
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: loginBody('bench'),
-        expect: '3xx' as const,
-      };
-      const logins = await loadTarget(target, { ...loginLoad, seconds: SECONDS });
-      f.loginRps.push(logins.rps);
-      f.loginCpu.push(logins.cpuPerRequest);
-      message += `, login ${fmt(logins.rps)} req/s (${logins.cpuPerRequest.toFixed(1)} µs CPU/request), ${fmt(perSession)} heap bytes/session`;
-    }
-    progress(message);
-  } finally {
-    await target.stop();
-  }
+interface Running {
+  readonly spec: TargetSpec;
+  readonly target: Target;
+  readonly reads: autocannon.Request[][];
 }
 
+/** Start a target, log SESSIONS users in (measuring the heap they add) and check they read back. */
+async function setUp(t: TargetSpec): Promise<Running> {
+  const target = await startTarget(t.script, { SESSION_SECRET: SECRET });
+  // Warm up the login path (these sessions stay in the baseline), then measure the heap the
+  // next SESSIONS logins add.
+  await loginMany(target.port, t.cookie, 1_000_000, 1_000);
+  const heapBefore = await target.heap();
+  const started = Date.now();
+  const cookies = await loginMany(target.port, t.cookie, 0, SESSIONS);
+  const loginSeconds = (Date.now() - started) / 1000;
+  const perSession = ((await target.heap()) - heapBefore) / SESSIONS;
+  if (t.sessions) figures.get(t.name)!.heapPerSession.push(perSession);
+  for (const i of [0, SESSIONS >> 1, SESSIONS - 1]) {
+    const r = await profile(target.port, cookies[i]!);
+    const expected = t.sessions ? JSON.stringify({ username: `user${i}` }) : JSON.stringify({ username: 'user0' });
+    if (r.status !== 200 || r.body !== expected) throw new Error(`${t.name}: GET /profile for user${i} answered ${r.status} ${r.body}`);
+  }
+  // 50 connections, each cycling over its own 200 of the logged-in cookies (all 10,000 in all).
+  const reads: autocannon.Request[][] = Array.from({ length: CONNECTIONS }, (_, c) =>
+    cookies.filter((_cookie, i) => i % CONNECTIONS === c).map((cookie) => ({ method: 'GET', path: '/profile', headers: { cookie } })),
+  );
+  await loadTarget(target, { path: '/profile', seconds: 1, requestSets: reads }); // warm up the JIT
+  progress(`${t.name}: ${fmt(SESSIONS)} logins in ${loginSeconds.toFixed(1)} s${t.sessions ? `, ${fmt(perSession)} heap bytes/session` : ''}`);
+  return { spec: t, target, reads };
+}
+
+// Logins without a cookie, as a browser arriving at the login form; each one stores a session.
+const loginLoad = {
+  path: '/login',
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: loginBody('bench'),
+  expect: '3xx' as const,
+};
+
 const loadBefore = loadavg()[0]!;
-for (let round = 1; round <= ROUNDS; round += 1) {
-  for (const t of targets) await runRound(t, round);
+const running: Running[] = [];
+try {
+  for (const t of targets) running.push(await setUp(t));
+  // Every server stays up and gets a short slice in turn, so a burst of noise from the machine
+  // lands on all of them alike instead of deciding one server's whole figure.
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    const line: string[] = [];
+    for (const r of running) {
+      const read = await loadTarget(r.target, { path: '/profile', seconds: SECONDS, requestSets: r.reads });
+      figures.get(r.spec.name)!.readRps.push(read.rps);
+      figures.get(r.spec.name)!.readCpu.push(read.cpuPerRequest);
+      line.push(`${r.spec.name} ${fmt(read.rps)}`);
+    }
+    progress(`read slice ${round}/${ROUNDS}: ${line.join(', ')} req/s`);
+  }
+  // Logins after the reads: they grow the stores, which must not weigh on the read figures.
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    const line: string[] = [];
+    for (const r of running.filter((x) => x.spec.sessions)) {
+      const logins = await loadTarget(r.target, { ...loginLoad, seconds: SECONDS });
+      figures.get(r.spec.name)!.loginRps.push(logins.rps);
+      figures.get(r.spec.name)!.loginCpu.push(logins.cpuPerRequest);
+      line.push(`${r.spec.name} ${fmt(logins.rps)}`);
+    }
+    progress(`login slice ${round}/${ROUNDS}: ${line.join(', ')} req/s`);
+  }
+} finally {
+  for (const r of running) await r.target.stop();
 }
 const loadAfter = loadavg()[0]!;
 
@@ -200,7 +216,7 @@ const vsBare = novaRead / bareRead;
 const perRound = (other: string) =>
   figures.get(NOVA)!.readRps.map((r, i) => (r / figures.get(other)!.readRps[i]!).toFixed(2)).join(', ');
 const table = [
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions\`: ${ROUNDS} alternating rounds of ${SECONDS} s per route, autocannon with 50 connections × 10 pipelined requests, medians; Node ${process.version}, ${cpus().length} cores (load tool and server share them); 1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadAfter.toFixed(2)} after.`,
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions\`: all four servers up at once and loaded in turn, ${ROUNDS} slices of ${SECONDS} s each per server and route, autocannon with 50 connections × 10 pipelined requests, medians over the slices; Node ${process.version}, ${cpus().length} cores (load tool and server share them); 1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadAfter.toFixed(2)} after.`,
   `Reads cycle over ${fmt(SESSIONS)} sessions logged in just before; logins arrive without a cookie and each stores a new session. Heap bytes/session: heap after a full GC, before and after those ${fmt(SESSIONS)} logins, divided by ${fmt(SESSIONS)}.`,
   '',
   '| server | read req/s | read vs @fastify/session | read vs bare | read CPU µs/request | login req/s | login vs @fastify/session | login CPU µs/request | heap bytes/session |',
@@ -211,7 +227,7 @@ const table = [
     `at least 70% of bare node:http on the read — ${verdict(vsBare >= 0.7)} (${(vsBare * 100).toFixed(1)}%; ${((m(BARE, 'readCpu') / m(NOVA, 'readCpu')) * 100).toFixed(1)}% by server CPU per request); ` +
     `less heap per session than either peer — ${verdict(novaHeap < expressHeap && novaHeap < fastifyHeap)} (${fmt(novaHeap)} B vs ${fmt(expressHeap)} B express-session, ${fmt(fastifyHeap)} B @fastify/session).`,
   '',
-  `Per round, Nova.ts read req/s ÷ @fastify/session: ${perRound(FASTIFY)}; ÷ bare node:http: ${perRound(BARE)}.`,
+  `Per slice, Nova.ts read req/s ÷ @fastify/session: ${perRound(FASTIFY)}; ÷ bare node:http: ${perRound(BARE)}.`,
 ].join('\n');
 console.log(table);
 if (process.env.BENCH_RECORD !== '0') recordSection('sessions', table);
