@@ -27,3 +27,5 @@ export { session } from './session/api.js';
 export { memoryStore } from './session/stores/memory.js';
 export type { SessionStore, SessionStoreOptions } from './session/store.js';
 export type { SessionManager } from './session/manager.js';
+export { redisStore } from './session/stores/redis.js';
+export { postgresStore } from './session/stores/postgres.js';

@@ -1,0 +1,265 @@
+/**
+ * The Redis store against the real Redis at REDIS_URL (default redis://127.0.0.1:6379). When Redis
+ * cannot be reached these tests fail under CI (CI=true) and are skipped elsewhere.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { createClient } from 'redis';
+import { sessionStoreConformance } from '../../../test/conformance/session-store.suite.js';
+import { rejectsWith } from '../../../test/conformance/session-store.lifecycle.js';
+import { generateSessionId } from '../id.js';
+import type { SessionStoreOptions } from '../store.js';
+import { redisStore } from './redis.js';
+
+const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `nova-test:${randomUUID()}:`;
+
+/** Whether Redis answers; probed once before any test is registered. */
+async function reachable(): Promise<string | undefined> {
+  const probe = createClient({ url, socket: { connectTimeout: 2000, reconnectStrategy: false } });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    await probe.ping();
+    await probe.close();
+    return undefined;
+  } catch (err) {
+    if (probe.isOpen) probe.destroy();
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+const problem = await reachable();
+const where = new URL(url);
+if (where.password !== '') where.password = '***';
+
+if (problem !== undefined && process.env.CI === 'true') {
+  it('redis is reachable (required under CI)', () => {
+    assert.fail(`Redis at ${where} is unreachable (${problem}); the redis store tests cannot run`);
+  });
+} else if (problem !== undefined) {
+  it(`redis store tests (Redis at ${where} is unreachable: ${problem})`, { skip: 'no Redis; set REDIS_URL or start redis-server' }, () => {});
+} else {
+  registerTests();
+}
+
+function registerTests(): void {
+  sessionStoreConformance('redis', () => redisStore({ url, prefix }), { clock: false });
+
+  const options: SessionStoreOptions = {
+    idleTimeoutMs: 60_000, absoluteTimeoutMs: 600_000, touchIntervalMs: 5_000, maxSessionBytes: 1024, maxSessions: 100,
+  };
+  const raw = createClient({ url });
+  raw.on('error', () => {});
+
+  describe('redis store: layout and round trips', () => {
+    before(async () => {
+      await raw.connect();
+    });
+    after(async () => {
+      // Remove every key this run wrote (the conformance suite's too), then let the process exit.
+      for await (const keys of raw.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+        if (keys.length > 0) await raw.del(keys);
+      }
+      await raw.close();
+    });
+
+    it('keeps one hash per session with one field per key, and a TTL on it', async () => {
+      const store = redisStore({ url, prefix });
+      await store.start(options);
+      const id = generateSessionId();
+      await store.setValue(id, 'user', { name: 'alice' });
+      await store.setValue(id, 'cart', [1, 2]);
+      assert.equal(await raw.type(prefix + id), 'hash');
+      const hash = await raw.hGetAll(prefix + id);
+      assert.equal(hash['k:user'], '{"name":"alice"}');
+      assert.equal(hash['k:cart'], '[1,2]');
+      assert.deepEqual(Object.keys(hash).filter((f) => !f.startsWith('k:')).sort(), ['m:b', 'm:c', 'm:s']);
+      const ttl = await raw.pTTL(prefix + id);
+      assert.ok(ttl > 55_000 && ttl <= 60_000, `hash TTL ${ttl} ms is about the idle timeout`);
+      await store.stop();
+    });
+
+    it('writes one field per set (no whole-session rewrite)', async () => {
+      const store = redisStore({ url, prefix });
+      await store.start(options);
+      const id = generateSessionId();
+      await store.setValue(id, 'a', 'x');
+      // A value changed behind the store's back survives a write of another key.
+      await raw.hSet(prefix + id, 'k:a', '"changed"');
+      await store.setValue(id, 'b', 'y');
+      assert.equal(await store.getValue(id, 'a'), 'changed');
+      await store.stop();
+    });
+
+    it('leaves a tombstone key after delete, and the hash is gone', async () => {
+      const store = redisStore({ url, prefix });
+      await store.start(options);
+      const id = generateSessionId();
+      await store.setValue(id, 'k', 1);
+      await store.deleteValue(id);
+      assert.equal(await raw.exists(prefix + id), 0);
+      assert.equal(await raw.exists(`${prefix}gone:${id}`), 1);
+      const ttl = await raw.pTTL(`${prefix}gone:${id}`);
+      assert.ok(ttl > 590_000 && ttl <= 600_000, `tombstone TTL ${ttl} ms is the absolute timeout`);
+      await rejectsWith(store.setValue(id, 'k', 2), 'NOVA_ERR_SESSION_GONE');
+      await store.stop();
+    });
+
+    it('writes nothing for an id that never held data', async () => {
+      const store = redisStore({ url, prefix });
+      await store.start(options);
+      const id = generateSessionId();
+      await store.getValue(id, 'k');
+      await store.deleteValue(id);
+      await store.rotate(id, generateSessionId());
+      assert.equal(await raw.exists([prefix + id, `${prefix}gone:${id}`]), 0);
+      await store.stop();
+    });
+
+    it('keeps the tombstone when Redis expires an idle session by itself', async () => {
+      const store = redisStore({ url, prefix });
+      await store.start({ ...options, idleTimeoutMs: 200, touchIntervalMs: 50, absoluteTimeoutMs: 5000 });
+      const id = generateSessionId();
+      await store.setValue(id, 'k', 1);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal(await raw.exists(prefix + id), 0, 'Redis removed the hash');
+      await rejectsWith(store.setValue(id, 'k', 2), 'NOVA_ERR_SESSION_GONE');
+      await store.stop();
+    });
+
+    it('works again after SCRIPT FLUSH (falls back to EVAL)', async () => {
+      const store = redisStore({ url, prefix });
+      await store.start(options);
+      const id = generateSessionId();
+      await store.setValue(id, 'k', 1);
+      await raw.scriptFlush();
+      assert.equal(await store.getValue(id, 'k'), 1);
+      await store.stop();
+    });
+
+    it('rotates atomically: the new hash keeps the creation time, the old id is a tombstone', async () => {
+      const store = redisStore({ url, prefix });
+      await store.start(options);
+      const [o, n] = [generateSessionId(), generateSessionId()];
+      await store.setValue(o, 'k', 1);
+      const created = await raw.hGet(prefix + o, 'm:c');
+      await store.rotate(o, n);
+      assert.equal(await raw.hGet(prefix + n, 'm:c'), created);
+      assert.equal(await raw.exists(prefix + o), 0);
+      assert.equal(await raw.exists(`${prefix}gone:${o}`), 1);
+      assert.ok((await raw.pTTL(prefix + n)) > 0);
+      await store.stop();
+    });
+
+    it('refuses an oversized first write without writing anything', async () => {
+      const store = redisStore({ url, prefix });
+      await store.start(options);
+      const id = generateSessionId();
+      await rejectsWith(store.setValue(id, '', 'x'.repeat(5000)), 'NOVA_ERR_SESSION_TOO_LARGE');
+      assert.equal(await raw.exists([prefix + id, `${prefix}gone:${id}`]), 0);
+      await store.stop();
+    });
+  });
+
+  describe('redis store: failure', () => {
+    it('start() against a closed port fails fast with NOVA_ERR_SESSION_STORE_UNAVAILABLE, naming no password', async () => {
+      const store = redisStore({ url: 'redis://user:s3cret@127.0.0.1:1', prefix });
+      const began = Date.now();
+      await assert.rejects(store.start(options), (err: { code?: string; status?: number; message?: string }) => {
+        assert.equal(err.code, 'NOVA_ERR_SESSION_STORE_UNAVAILABLE');
+        assert.equal(err.status, 503);
+        assert.match(err.message ?? '', /127\.0\.0\.1:1/);
+        assert.doesNotMatch(err.message ?? '', /s3cret/);
+        return true;
+      });
+      assert.ok(Date.now() - began < 5000, 'failed within 5 s');
+    });
+
+    const hasServer = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
+    const serverSkip = hasServer || process.env.CI === 'true' ? false : 'redis-server is not installed';
+    it('fails fast with 503 while its own redis-server is down or hung, and recovers by itself', { skip: serverSkip }, async () => {
+      assert.ok(hasServer, 'redis-server must be installed under CI');
+      const port = await freePort();
+      let server = await startServer(port);
+      const store = redisStore({ url: `redis://127.0.0.1:${port}`, prefix, commandTimeoutMs: 300 });
+      try {
+        await store.start(options);
+        const id = generateSessionId();
+        await store.setValue(id, 'k', 1);
+        server.kill('SIGSTOP'); // hung: the command is written but never answered
+        let began = Date.now();
+        await rejectsWith(store.getValue(id, 'k'), 'NOVA_ERR_SESSION_STORE_UNAVAILABLE');
+        assert.ok(Date.now() - began < 1000, 'a hung server costs one command timeout');
+        server.kill('SIGCONT');
+        assert.equal(await store.getValue(id, 'k'), 1);
+        await stopServer(server); // down: the connection is closed
+        began = Date.now();
+        await rejectsWith(store.getValue(id, 'k'), 'NOVA_ERR_SESSION_STORE_UNAVAILABLE');
+        await rejectsWith(store.setValue(id, 'k', 2), 'NOVA_ERR_SESSION_STORE_UNAVAILABLE');
+        assert.ok(Date.now() - began < 1000, 'calls fail at once while disconnected');
+        server = await startServer(port); // back (empty: the test server keeps no data)
+        const until = Date.now() + 5000;
+        for (;;) {
+          try {
+            await store.setValue(generateSessionId(), 'k', 'back');
+            break;
+          } catch (err) {
+            if (Date.now() > until) throw err;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        }
+      } finally {
+        await store.stop();
+        server.kill('SIGCONT');
+        await stopServer(server);
+      }
+    });
+
+    it('calls after stop() fail as unavailable', async () => {
+      const store = redisStore({ url, prefix });
+      await store.start(options);
+      await store.stop();
+      await rejectsWith(store.getValue(generateSessionId(), 'k'), 'NOVA_ERR_SESSION_STORE_UNAVAILABLE');
+    });
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A throwaway redis-server on `port`, without persistence; resolves once it answers. */
+async function startServer(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const until = Date.now() + 5000;
+  for (;;) {
+    const probe = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false } });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      await probe.close();
+      return child;
+    } catch (err) {
+      if (Date.now() > until) {
+        child.kill();
+        throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
