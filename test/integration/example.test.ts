@@ -182,3 +182,45 @@ describe('example app session timeouts from the environment', () => {
     await assert.rejects(startExample({ SESSION_IDLE_TIMEOUT: 'soon' }), /SESSION_IDLE_TIMEOUT must be a positive number/);
   });
 });
+
+describe('example app on a durable SESSION_STORE', () => {
+  const stores = [
+    ['redis', process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'],
+    ['postgres', process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'],
+  ] as const;
+  for (const [name, url] of stores) {
+    it(`keeps a login across an app restart on ${name}, and logout removes it`, async () => {
+      const jar = join(mkdtempSync(join(tmpdir(), `nova-${name}-`)), 'jar');
+      const first = await startExample({ SESSION_STORE: url });
+      try {
+        await curl(jar, `${first.url}/login`, '-d', 'username=ada&password=password');
+        assert.equal((await curl(jar, `${first.url}/profile`)).status, 200);
+      } finally {
+        first.proc.kill('SIGTERM');
+        assert.equal(await first.exited, 0);
+      }
+      const second = await startExample({ SESSION_STORE: url });
+      try {
+        const profile = await curl(jar, `${second.url}/profile`);
+        assert.equal(profile.status, 200, 'still logged in after the restart');
+        assert.deepEqual(JSON.parse(profile.body), { username: 'ada' });
+        const cookie = `session_id=${sessionCookieIn(jar)}`;
+        await curl(jar, `${second.url}/logout`);
+        const replay = await fetch(`${second.url}/profile`, { headers: { cookie } });
+        assert.equal(replay.status, 401, 'the logged-out session is gone from the store');
+      } finally {
+        second.proc.kill('SIGTERM');
+        assert.equal(await second.exited, 0);
+      }
+    });
+  }
+
+  it('fails fast at start-up with a clear message when the store is unreachable', async () => {
+    const t0 = Date.now();
+    await assert.rejects(startExample({ SESSION_STORE: 'redis://:hunter2@127.0.0.1:1' }), (err: Error) =>
+      /could not start: .*unavailable/i.test(err.message) && !err.message.includes('hunter2'));
+    assert.ok(Date.now() - t0 < 8000, 'failed within seconds');
+    await assert.rejects(startExample({ SESSION_STORE: 'mongodb://x:secret@h/db' }), (err: Error) =>
+      /SESSION_STORE must be/.test(err.message) && !err.message.includes('secret'));
+  });
+});
