@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { sign } from '../../src/session/signing.js';
 import { startChild, type Child } from '../helpers/child.js';
+import { skipUnlessReachable } from '../helpers/service.js';
 
 const main = fileURLToPath(new URL('../../examples/login/main.js', import.meta.url));
 const run = promisify(execFile);
@@ -185,11 +186,13 @@ describe('example app session timeouts from the environment', () => {
 
 describe('example app on a durable SESSION_STORE', () => {
   const stores = [
-    ['redis', process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'],
-    ['postgres', process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'],
+    ['redis', process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 6379, 'Redis'],
+    ['postgres', process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', 5432, 'PostgreSQL'],
   ] as const;
-  for (const [name, url] of stores) {
-    it(`keeps a login across an app restart on ${name}, and logout removes it`, async () => {
+  for (const [name, url, port, what] of stores) {
+    it(`keeps a login across an app restart on ${name}, and logout removes it`, async (t) => {
+      const skip = await skipUnlessReachable(url, port, what);
+      if (skip !== undefined) return t.skip(skip);
       const jar = join(mkdtempSync(join(tmpdir(), `nova-${name}-`)), 'jar');
       const first = await startExample({ SESSION_STORE: url });
       try {
