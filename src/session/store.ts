@@ -27,7 +27,7 @@ export interface SessionStoreOptions {
  * `undefined`), `set_value` → `setValue`, `delete_value/1` → `deleteValue(id)`, `delete_value/2`
  * → `deleteValue(id, key)`, `start_link` → `start`.
  *
- * Every store must hold these rules; `test/conformance/session-store.suite.ts` checks them:
+ * Every store must hold these rules; `src/testing/session-store.suite.ts` (exported as `nova-ts/testing`) checks them:
  *
  * - **Per key.** Operations touch one key, so two concurrent `setValue` calls on different keys
  *   both survive (no whole-session read-modify-write).

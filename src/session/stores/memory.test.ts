@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { sessionStoreConformance } from '../../../test/conformance/session-store.suite.js';
-import { rejectsWith } from '../../../test/conformance/session-store.lifecycle.js';
+import { sessionStoreConformance } from '../../testing/session-store.suite.js';
+import { rejectsWith } from '../../testing/session-store.lifecycle.js';
 import { generateSessionId } from '../id.js';
 import type { SessionStoreOptions } from '../store.js';
 import { memoryStore, type MemorySessionStore, type MemoryStoreTuning } from './memory.js';

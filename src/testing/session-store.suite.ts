@@ -4,9 +4,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Json } from '../../src/results/result.js';
-import { generateSessionId } from '../../src/session/id.js';
-import type { SessionStore, SessionStoreOptions } from '../../src/session/store.js';
+import type { Json } from '../results/result.js';
+import { generateSessionId } from '../session/id.js';
+import type { SessionStore, SessionStoreOptions } from '../session/store.js';
 import { rejectsWith, storeLifecycleTests, UNITS } from './session-store.lifecycle.js';
 
 /** How the suite drives a store. */
@@ -44,7 +44,7 @@ export type WithStore = (
  *
  * @example
  * ```ts
- * import { sessionStoreConformance } from '../../test/conformance/session-store.suite.js';
+ * import { sessionStoreConformance } from 'nova-ts/testing';
  * sessionStoreConformance('my redis store', () => redisStore({ url: process.env.REDIS_URL }), { clock: false });
  * ```
  */
