@@ -29,12 +29,21 @@ const NOVA = 'Nova.ts';
 const EXPRESS = 'express-session';
 const FASTIFY = '@fastify/session';
 const BARE = 'bare node:http';
-const targets: readonly TargetSpec[] = [
-  { name: NOVA, script: 'nova-session', cookie: 'session_id', sessions: true },
-  { name: EXPRESS, script: 'express-session', cookie: 'connect.sid', sessions: true },
-  { name: FASTIFY, script: 'fastify-session', cookie: 'sessionId', sessions: true },
-  { name: BARE, script: 'bare-session', cookie: 'session_id', sessions: false },
-];
+// BENCH_STORE=redis compares the Redis stores instead: Nova.ts's own against express-session with
+// connect-redis, both on the same Redis (REDIS_URL, default the local one).
+const REDIS = process.env.BENCH_STORE === 'redis' ? (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379') : undefined;
+const CONNECT_REDIS = 'express-session + connect-redis';
+const targets: readonly TargetSpec[] = REDIS
+  ? [
+      { name: NOVA, script: 'nova-session', cookie: 'session_id', sessions: true },
+      { name: CONNECT_REDIS, script: 'express-session', cookie: 'connect.sid', sessions: true },
+    ]
+  : [
+      { name: NOVA, script: 'nova-session', cookie: 'session_id', sessions: true },
+      { name: EXPRESS, script: 'express-session', cookie: 'connect.sid', sessions: true },
+      { name: FASTIFY, script: 'fastify-session', cookie: 'sessionId', sessions: true },
+      { name: BARE, script: 'bare-session', cookie: 'session_id', sessions: false },
+    ];
 
 const loginBody = (user: string) => `username=${user}&password=password`;
 
@@ -116,7 +125,7 @@ interface Running {
 
 /** Start a target, log SESSIONS users in (measuring the heap they add) and check they read back. */
 async function setUp(t: TargetSpec): Promise<Running> {
-  const target = await startTarget(t.script, { SESSION_SECRET: SECRET });
+  const target = await startTarget(t.script, { SESSION_SECRET: SECRET, ...(REDIS ? { SESSION_REDIS_URL: REDIS } : {}) });
   // Warm up the login path (these sessions stay in the baseline), then measure the heap the
   // next SESSIONS logins add.
   await loginMany(target.port, t.cookie, 1_000_000, 1_000);
@@ -182,6 +191,37 @@ try {
 const loadAfter = loadavg()[0]!;
 
 const m = (name: string, key: keyof Figures) => median(figures.get(name)![key]);
+if (REDIS) {
+  redisReport();
+} else {
+  memoryReport();
+}
+
+function redisReport(): void {
+  const peerRead = m(CONNECT_REDIS, 'readRps');
+  const novaRead = m(NOVA, 'readRps');
+  const rows = targets.map((t) => {
+    const read = m(t.name, 'readRps');
+    const login = m(t.name, 'loginRps');
+    return `| ${t.name} | ${fmt(read)} | ${(read / peerRead).toFixed(2)}× | ${m(t.name, 'readCpu').toFixed(1)} | ${fmt(login)} | ${(login / m(CONNECT_REDIS, 'loginRps')).toFixed(2)}× | ${m(t.name, 'loginCpu').toFixed(1)} |`;
+  });
+  const ratio = novaRead / peerRead;
+  const table = [
+    `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions:redis\`: both servers on the same local Redis, up at once and loaded in turn, ${ROUNDS} slices of ${SECONDS} s each per server and route, autocannon with 50 connections × 10 pipelined requests, medians over the slices; Node ${process.version}, ${cpus().length} cores shared by the load tool, the servers and Redis.`,
+    '',
+    '| server | read req/s | read vs connect-redis | read CPU µs/request | login req/s | login vs connect-redis | login CPU µs/request |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    `Target for Nova.ts: at least 2× express-session + connect-redis on the read — ${ratio >= 2 ? '**met**' : '**NOT met**'} (${ratio.toFixed(2)}×; ${(m(CONNECT_REDIS, 'readCpu') / m(NOVA, 'readCpu')).toFixed(2)}× by server CPU per request).`,
+    '',
+    `Per slice, Nova.ts read req/s ÷ connect-redis: ${figures.get(NOVA)!.readRps.map((r, i) => (r / figures.get(CONNECT_REDIS)!.readRps[i]!).toFixed(2)).join(', ')}.`,
+  ].join('\n');
+  console.log(table);
+  if (process.env.BENCH_RECORD !== '0') recordSection('sessions-redis', table);
+}
+
+function memoryReport(): void {
 const fastifyRead = m(FASTIFY, 'readRps');
 const fastifyLogin = m(FASTIFY, 'loginRps');
 const bareRead = m(BARE, 'readRps');
@@ -231,3 +271,4 @@ const table = [
 ].join('\n');
 console.log(table);
 if (process.env.BENCH_RECORD !== '0') recordSection('sessions', table);
+}

@@ -2,6 +2,8 @@
 // the same two routes as the Nova.ts target.
 import express from 'express';
 import session from 'express-session';
+import { RedisStore } from 'connect-redis';
+import { createClient } from 'redis';
 import { ready } from './ready.js';
 
 declare module 'express-session' {
@@ -19,6 +21,10 @@ app.use(
     resave: false,
     saveUninitialized: false,
     cookie: { httpOnly: true, sameSite: 'lax' },
+    // SESSION_REDIS_URL: connect-redis on node-redis, as its README sets it up.
+    ...(process.env.SESSION_REDIS_URL
+      ? { store: new RedisStore({ client: await createClient({ url: process.env.SESSION_REDIS_URL }).connect(), prefix: `express-bench:${process.pid}:` }) }
+      : {}),
   }),
 );
 

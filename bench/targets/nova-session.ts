@@ -2,7 +2,7 @@
 // GET /profile reads the session, POST /login checks the form, regenerates the id and writes the
 // username. Only `requestPlugin()` runs globally (the example's correlationId plugin is left out,
 // since the peers do nothing like it).
-import { createApp, requestPlugin } from 'nova-ts';
+import { createApp, redisStore, requestPlugin } from 'nova-ts';
 import { routes } from '../../examples/login/router.js';
 import { ready } from './ready.js';
 
@@ -11,7 +11,11 @@ const app = createApp({
   port: 0,
   routes,
   plugins: [requestPlugin()],
-  session: { secrets: [process.env.SESSION_SECRET ?? 'bench-secret-bench-secret-bench-secret-0123'] },
+  session: {
+    secrets: [process.env.SESSION_SECRET ?? 'bench-secret-bench-secret-bench-secret-0123'],
+    // SESSION_REDIS_URL: the Redis store, for the comparison with connect-redis.
+    ...(process.env.SESSION_REDIS_URL ? { store: redisStore({ url: process.env.SESSION_REDIS_URL, prefix: `nova-bench:${process.pid}:` }) } : {}),
+  },
 });
 const server = await app.listen();
 ready(server);
