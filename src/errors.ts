@@ -83,6 +83,9 @@ export const errors = {
     () => 'the session was deleted, rotated or has expired; a write cannot bring it back (use a new session id)',
   ),
   sessionIdInvalid: define('NOVA_ERR_SESSION_ID_INVALID', 500, (problem: string) => `session id refused: ${problem}`),
+
+  // pub/sub and replication
+  pubsubUnavailable: define('NOVA_ERR_PUBSUB_UNAVAILABLE', 503, (reason: string) => `pub/sub transport unavailable: ${reason}`),
 } as const;
 
 /** Attach the underlying error, so logs show what really went wrong. */

@@ -1,0 +1,130 @@
+/**
+ * The authenticated layer over a transport. Every message carries the sending node's id and an
+ * HMAC-SHA256 made with the cluster secret, so a process that can reach the Redis or NATS server
+ * but does not hold the secret cannot forge session edits (Nova's `'__sessions'` group accepts
+ * anyone's; research/anchors-nova.md §2.10). Each cluster name derives its own key, so two apps
+ * sharing an engine and a secret still cannot read each other's messages as their own.
+ */
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { errors } from '../errors.js';
+import { sessionSecrets } from '../session/signing.js';
+import type { Transport, Unsubscribe } from './transport.js';
+
+/** What a bus is made from. */
+export interface BusOptions {
+  transport: Transport;
+  /** The cluster secret, or a list: the first signs, every one verifies (rotation). ≥ 32 bytes. */
+  secret: string | Buffer | readonly (string | Buffer)[];
+  /** Nodes with different cluster names ignore each other. Letters, digits, `_` and `-`. Default `nova`. */
+  cluster?: string;
+  /** Reports messages refused for a bad MAC, at most once a minute per bus. Default `console.warn`. */
+  warn?: (message: string) => void;
+}
+
+type Handler = (body: unknown, from: string) => void;
+
+const MAC_LENGTH = 43;
+const CLUSTER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * @example
+ * ```ts
+ * const bus = new Bus({ transport: redisTransport(), secret: process.env.SESSION_SECRET! });
+ * await bus.start();
+ * await bus.subscribe('chat', (body, from) => console.log(from, body));
+ * await bus.publish('chat', { text: 'hi' });
+ * ```
+ */
+export class Bus {
+  /** This node's id: random per start of the process, so a restarted node is a new writer. */
+  readonly node = randomBytes(12).toString('base64url');
+  readonly cluster: string;
+  private readonly keys: readonly Buffer[];
+  private readonly warn: (message: string) => void;
+  private refused = 0;
+  private lastWarning = 0;
+
+  constructor(private readonly options: BusOptions) {
+    const cluster = options.cluster ?? 'nova';
+    if (!CLUSTER_NAME.test(cluster)) throw errors.config('cluster', 'a cluster name is 1-64 letters, digits, "_" or "-"');
+    this.cluster = cluster;
+    const list = (Array.isArray(options.secret) ? options.secret : [options.secret]) as (string | Buffer)[];
+    let secrets;
+    try {
+      secrets = sessionSecrets(list);
+    } catch {
+      throw errors.config('replication.secret', 'every node needs the same cluster secret of at least 32 bytes (SESSION_SECRET in the example app)');
+    }
+    this.keys = secrets.keys.map((key) => Buffer.from(hkdfSync('sha256', key, 'nova-ts bus', `cluster:${cluster}`, 32)));
+    this.warn = options.warn ?? ((m) => console.warn(m));
+  }
+
+  get transport(): Transport {
+    return this.options.transport;
+  }
+
+  start(): Promise<void> {
+    return this.options.transport.start();
+  }
+
+  stop(): Promise<void> {
+    return this.options.transport.stop();
+  }
+
+  /** The transport channel for a bus channel name. Dots separate, so NATS subjects work too. */
+  channel(name: string): string {
+    return `nova.${this.cluster}.${name}`;
+  }
+
+  /** Sign and publish; resolves when the transport acknowledged. */
+  publish(name: string, body: unknown): Promise<void> {
+    const json = JSON.stringify({ n: this.node, b: body });
+    return this.options.transport.publish(this.channel(name), `${this.mac(this.keys[0]!, json)}.${json}`);
+  }
+
+  /** `handler` gets every authentic message on `name`, this node's own included. */
+  subscribe(name: string, handler: Handler): Promise<Unsubscribe> {
+    return this.options.transport.subscribe(this.channel(name), (text) => {
+      const message = this.open(text);
+      if (message !== undefined) handler(message.b, message.n);
+    });
+  }
+
+  onReconnect(listener: () => void): void {
+    this.options.transport.onReconnect(listener);
+  }
+
+  private mac(key: Buffer, json: string): string {
+    return createHmac('sha256', key).update(json).digest('base64url');
+  }
+
+  private open(text: string): { n: string; b: unknown } | undefined {
+    if (typeof text === 'string' && text.length > MAC_LENGTH + 1 && text[MAC_LENGTH] === '.') {
+      const json = text.slice(MAC_LENGTH + 1);
+      const given = Buffer.from(text.slice(0, MAC_LENGTH));
+      if (this.keys.some((key) => timingSafeEqual(given, Buffer.from(this.mac(key, json))))) {
+        try {
+          const message = JSON.parse(json) as { n?: unknown; b?: unknown };
+          if (typeof message.n === 'string') return { n: message.n, b: message.b };
+        } catch {
+          // an authentic but unreadable message is a bug on the sender; refuse it like a forgery
+        }
+      }
+    }
+    this.refuse();
+    return undefined;
+  }
+
+  // A node with another secret sends on every write: one line a minute says so without flooding.
+  private refuse(): void {
+    this.refused++;
+    const now = Date.now();
+    if (now - this.lastWarning < 60_000) return;
+    this.lastWarning = now;
+    this.warn(
+      `nova-ts: refused ${this.refused} message(s) on cluster "${this.cluster}" that were not signed with this node's cluster secret ` +
+        '(another node has a different SESSION_SECRET, or something else publishes on these channels)',
+    );
+    this.refused = 0;
+  }
+}

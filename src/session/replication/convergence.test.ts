@@ -1,0 +1,210 @@
+/**
+ * The randomized model test: 3-5 nodes over a bus that delays, reorders, duplicates and drops
+ * messages, under random concurrent set / delete / regenerate / expire. After a resync every node
+ * must hold exactly the same state, and its live sessions must equal what one store holds when it
+ * applies every issued edit in stamp order (last writer wins; an edit to a rotated id follows it).
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { inProcessBus } from '../../pubsub/transports/in-process.js';
+import type { Transport } from '../../pubsub/transport.js';
+import { generateSessionId } from '../id.js';
+import { compareStamps } from './hlc.js';
+import type { Op } from './messages.js';
+import type { RecordWire } from './records.js';
+import { replicatedStore, type ReplicatedSessionStore } from './store.js';
+
+const SECRET = 'convergence-test-secret-0123456789abcdef';
+const SEEDS = Number(process.env.CONVERGENCE_SEEDS ?? 12);
+const STEPS = 400;
+
+/** mulberry32: a small seeded generator, so a failing seed can be replayed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Every op a node publishes, read off the wire before the bus gets a chance to lose it. */
+function recording(transport: Transport, log: Op[]): Transport {
+  return {
+    name: transport.name,
+    start: () => transport.start(),
+    stop: () => transport.stop(),
+    subscribe: (channel, handler) => transport.subscribe(channel, handler),
+    onReconnect: (listener) => transport.onReconnect(listener),
+    publish(channel, message) {
+      const body = (JSON.parse(message.slice(44)) as { b: { ops?: Op[] } }).b;
+      if (Array.isArray(body.ops)) log.push(...body.ops);
+      return transport.publish(channel, message);
+    },
+  };
+}
+
+interface ModelRecord {
+  fields: Map<string, { text: string | null; t: number; n: string }>;
+  killed: boolean;
+  movedTo: string[];
+}
+
+/** One store applying every op in stamp order. Returns live id → visible keys and JSON texts. */
+function model(log: Op[]): Map<string, Record<string, string>> {
+  const stampOf = (op: Op) => (op[0] === 's' ? { t: op[4], n: op[5] } : op[0] === 'k' ? { t: op[2], n: op[3] } : op[0] === 'r' ? { t: op[3], n: op[4] } : { t: 0, n: '' });
+  const ops = log.filter((op) => op[0] !== 'u').sort((a, b) => compareStamps(stampOf(a), stampOf(b)));
+  const store = new Map<string, ModelRecord>();
+  const get = (id: string) => {
+    let r = store.get(id);
+    if (r === undefined) store.set(id, (r = { fields: new Map(), killed: false, movedTo: [] }));
+    return r;
+  };
+  const set = (id: string, key: string, text: string | null, t: number, n: string): void => {
+    const r = get(id);
+    if (r.killed) return;
+    const old = r.fields.get(key);
+    if (old === undefined || compareStamps(old, { t, n }) < 0) r.fields.set(key, { text, t, n });
+    for (const next of r.movedTo) set(next, key, text, t, n); // a late edit follows the rotation
+  };
+  const kill = (id: string): void => {
+    const r = get(id);
+    if (r.killed) return;
+    r.killed = true;
+    for (const next of r.movedTo) kill(next);
+  };
+  for (const op of ops) {
+    if (op[0] === 's') set(op[1], op[2], op[3], op[4], op[5]);
+    else if (op[0] === 'k') kill(op[1]);
+    else if (op[0] === 'r') {
+      const [, oldId, newId, , , , , fields] = op;
+      for (const [key, text, t, n] of fields) set(oldId, key, text, t, n);
+      const old = get(oldId);
+      old.movedTo.push(newId);
+      get(newId);
+      if (old.killed) kill(newId);
+      else for (const [key, f] of old.fields) set(newId, key, f.text, f.t, f.n);
+    }
+  }
+  const live = new Map<string, Record<string, string>>();
+  for (const [id, r] of store) {
+    if (r.killed || r.movedTo.length > 0) continue;
+    live.set(id, visible(r.fields));
+  }
+  return live;
+}
+
+function visible(fields: Iterable<[string, { text: string | null }]>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, f] of [...fields].sort(([a], [b]) => (a < b ? -1 : 1))) if (f.text !== null) out[key] = f.text;
+  return out;
+}
+
+/** A node's state, with node-local times (a tombstone's age) left out. */
+function canonical(records: RecordWire[]): string[] {
+  return records
+    .map(([id, created, lastSeen, fields, killed, movedTo]) => {
+      const live = killed === 0 && movedTo.length === 0;
+      const f = [...fields].sort(([a], [b]) => (a < b ? -1 : 1));
+      return JSON.stringify([id, killed, [...movedTo].sort(), killed === 1 ? [] : f, live ? [created, lastSeen] : []]);
+    })
+    .sort();
+}
+
+function liveView(records: RecordWire[]): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const [id, , , fields, killed, movedTo] of records) {
+    if (killed === 0 && movedTo.length === 0) out.set(id, visible(fields.map(([k, text]) => [k, { text }] as [string, { text: string | null }])));
+  }
+  return out;
+}
+
+/**
+ * `lossy`: messages are also dropped, and the nodes resync at the end. Without loss no resync is
+ * run, so the edits alone must converge (a resync would hide a bug in applying them).
+ */
+async function runSeed(seed: number, lossy: boolean): Promise<{ ops: number; live: number; dead: number }> {
+  const rand = random(seed);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
+  const bus = inProcessBus();
+  const timers = new Set<NodeJS.Timeout>();
+  bus.deliver = (send) => {
+    const r = rand();
+    if (lossy && r < 0.05) return; // dropped: only a resync can repair this
+    const copies = r < 0.12 ? 2 : 1; // duplicated
+    for (let i = 0; i < copies; i++) {
+      const timer = setTimeout(() => (timers.delete(timer), send()), Math.floor(rand() * 4)); // delayed, so reordered
+      timers.add(timer);
+    }
+  };
+  let now = 1_700_000_000_000;
+  const options = { idleTimeoutMs: 60_000, absoluteTimeoutMs: 3_600_000, touchIntervalMs: 5_000, maxSessionBytes: 4096, maxSessions: 100_000, now: () => now };
+  const log: Op[] = [];
+  const count = 3 + Math.floor(rand() * 3);
+  const nodes: ReplicatedSessionStore[] = [];
+  for (let i = 0; i < count; i++) {
+    const node = replicatedStore({ transport: recording(bus.transport(), log), secret: SECRET, joinTimeoutMs: 5, barrierTimeoutMs: 5, sweepIntervalMs: 3_600_000 });
+    await node.start(options);
+    nodes.push(node);
+  }
+  const ids: string[] = [generateSessionId()];
+  const keys = ['a', 'b', 'c', '__proto__'];
+  const expected = new Set(['NOVA_ERR_SESSION_GONE', 'NOVA_ERR_SESSION_ID_INVALID']);
+
+  for (let step = 0; step < STEPS; ) {
+    // A burst of edits on random nodes, all in flight at once.
+    const burst = 1 + Math.floor(rand() * 8);
+    const work: Promise<unknown>[] = [];
+    for (let i = 0; i < burst; i++, step++) {
+      const node = pick(nodes);
+      // Mostly recent ids, so edits, rotations and deletes of one session often race each other.
+      const id = rand() < 0.1 ? (ids.push(generateSessionId()), ids[ids.length - 1]!) : rand() < 0.8 ? pick(ids.slice(-6)) : pick(ids);
+      const r = rand();
+      if (r < 0.45) work.push(node.setValue(id, pick(keys), Math.floor(rand() * 1000)));
+      else if (r < 0.55) work.push(node.deleteValue(id, pick(keys)));
+      else if (r < 0.62) work.push(node.deleteValue(id));
+      else if (r < 0.77) {
+        const fresh = generateSessionId();
+        ids.push(fresh);
+        work.push(node.rotate(id, fresh));
+      } else if (r < 0.95) work.push(node.getValue(id, pick(keys)));
+      else {
+        now += Math.floor(rand() * 40_000); // time passes; some sessions go idle
+        pick(nodes).expireNow();
+      }
+      now += Math.floor(rand() * 200);
+    }
+    for (const result of await Promise.allSettled(work)) {
+      if (result.status === 'rejected' && !expected.has((result.reason as { code?: string }).code ?? '')) throw result.reason;
+    }
+    if (rand() < 0.1) await new Promise((r) => setTimeout(r, Math.floor(rand() * 5)));
+  }
+
+  // Heal: a reliable bus, the messages still in flight land, then (after loss) every node resyncs.
+  bus.deliver = (send) => queueMicrotask(send);
+  while (timers.size > 0) await new Promise((r) => setTimeout(r, 5));
+  if (lossy) for (const node of nodes) await node.resync();
+  await new Promise((r) => setTimeout(r, 20));
+
+  const states = nodes.map((n) => n.dump());
+  const first = canonical(states[0]!);
+  for (let i = 1; i < states.length; i++) assert.deepEqual(canonical(states[i]!), first, `seed ${seed}: node ${i} differs from node 0`);
+  const expectedLive = model(log);
+  assert.deepEqual(liveView(states[0]!), expectedLive, `seed ${seed}: the nodes differ from the single-store model`);
+  for (const node of nodes) await node.stop();
+  return { ops: log.length, live: expectedLive.size, dead: states[0]!.length - expectedLive.size };
+}
+
+describe('replication converges under delay, reordering, duplication and loss', () => {
+  for (let seed = 1; seed <= SEEDS; seed++) {
+    const lossy = seed % 2 === 0;
+    it(`seed ${seed}${lossy ? ', with loss and resync' : ''}`, async (t) => {
+      const { ops, live, dead } = await runSeed(seed, lossy);
+      assert.ok(ops > STEPS / 3, 'the run issued edits');
+      assert.ok(live > 0 && dead > 0, 'the run ended with both live and dead sessions');
+      t.diagnostic(`${ops} ops issued, ${live} live sessions, ${dead} tombstones`);
+    });
+  }
+});

@@ -1,0 +1,58 @@
+/**
+ * What replicating nodes say to each other. Messages are authenticated by the bus before they get
+ * here; the checks below still refuse anything malformed, so a bug in one node cannot crash the
+ * others. Ops are arrays, not objects: a busy node sends thousands a second.
+ */
+import type { FieldWire, RecordWire } from './records.js';
+
+/** Set a key (text) or delete it (null): `[op, id, key, text, t, n, created, lastSeen]`. */
+export type SetOp = ['s', string, string, string | null, number, string, number, number];
+/** End a session (delete or expiry): `[op, id, t, n, created]`. */
+export type KillOp = ['k', string, number, string, number];
+/** Rotate: old id ends, new id gets its keys: `[op, old, new, t, n, created, lastSeen, fields]`. */
+export type RotateOp = ['r', string, string, number, string, number, number, FieldWire[]];
+/** A read refreshed "last seen": `[op, id, lastSeen]`. Not versioned: it only ever moves later. */
+export type TouchOp = ['u', string, number];
+export type Op = SetOp | KillOp | RotateOp | TouchOp;
+
+/** Everything on the shared channel and on a node's own channel. */
+export type Message =
+  | { ops: Op[] }
+  | { hello: true } // "send me your state"
+  | { records: RecordWire[] } // part of a state transfer
+  | { synced: true } // a peer finished sending its state to us
+  | { ping: number }; // a read barrier coming back to its sender
+
+const str = (v: unknown): v is string => typeof v === 'string';
+const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const text = (v: unknown): v is string | null => v === null || typeof v === 'string';
+
+export function isOp(v: unknown): v is Op {
+  if (!Array.isArray(v)) return false;
+  switch (v[0]) {
+    case 's':
+      return v.length === 8 && str(v[1]) && str(v[2]) && text(v[3]) && num(v[4]) && str(v[5]) && num(v[6]) && num(v[7]);
+    case 'k':
+      return v.length === 5 && str(v[1]) && num(v[2]) && str(v[3]) && num(v[4]);
+    case 'r':
+      return (
+        v.length === 8 && str(v[1]) && str(v[2]) && num(v[3]) && str(v[4]) && num(v[5]) && num(v[6]) &&
+        Array.isArray(v[7]) && v[7].every(isFieldWire)
+      );
+    case 'u':
+      return v.length === 3 && str(v[1]) && num(v[2]);
+    default:
+      return false;
+  }
+}
+
+function isFieldWire(f: unknown): f is FieldWire {
+  return Array.isArray(f) && f.length === 4 && str(f[0]) && text(f[1]) && num(f[2]) && str(f[3]);
+}
+
+export function isRecordWire(v: unknown): v is RecordWire {
+  return (
+    Array.isArray(v) && v.length === 6 && str(v[0]) && num(v[1]) && num(v[2]) &&
+    Array.isArray(v[3]) && v[3].every(isFieldWire) && (v[4] === 0 || v[4] === 1) && Array.isArray(v[5]) && v[5].every(str)
+  );
+}

@@ -1,0 +1,183 @@
+/**
+ * The replicated session state, as a structure that converges: every node that has applied the
+ * same edits, in any order and any number of times, holds the same sessions. The rules:
+ *
+ * - each key is last-writer-wins by stamp (a deleted key keeps its stamp, as a null text);
+ * - a killed session (delete, expiry) is dead for good: edits that arrive later are dropped,
+ *   whatever their stamp, so a late write never resurrects a logout;
+ * - a rotated session's id is dead, and everything addressed to it — the keys it held, and edits
+ *   still in flight from nodes that had not yet seen the rotation — lands on the new id, as it
+ *   would in a single store where the late write came after the rotation; a kill addressed to the
+ *   old id ends the new one too (a logout racing a login wins);
+ * - `created` only moves earlier and `lastSeen` only later, so every node agrees on both deadlines.
+ *
+ * Every rule is a merge of grow-only facts (larger stamps, kill flags, rotation targets), so the
+ * order messages arrive in cannot change the result.
+ */
+import { compareStamps, type Stamp } from './hlc.js';
+
+/** One key's latest edit. `text === null` is a deleted key, kept so an older write cannot undo it. */
+export interface FieldState extends Stamp {
+  text: string | null;
+}
+
+/** One session id's state. Live unless `killed` or `movedTo` is set (never both: a kill clears `movedTo`). */
+export interface SessionRecord {
+  readonly id: string;
+  created: number;
+  lastSeen: number;
+  /** When this node learned the session was dead (the tombstone's age); 0 while live. Local only. */
+  diedAt: number;
+  /** Kept after a rotation, so a second rotation of the same id (a race) gets the same keys. */
+  fields: Map<string, FieldState>;
+  killed: boolean;
+  movedTo: string[] | undefined;
+  /** UTF-8 bytes of live keys and texts, as `entryBytes` counts them. */
+  bytes: number;
+}
+
+/** A field on the wire: `[key, text, t, n]`. */
+export type FieldWire = [key: string, text: string | null, t: number, n: string];
+/** A session in a state transfer: `[id, created, lastSeen, fields, killed, movedTo]`. */
+export type RecordWire = [id: string, created: number, lastSeen: number, fields: FieldWire[], killed: 0 | 1, movedTo: string[]];
+
+export function isLive(record: SessionRecord): boolean {
+  return !record.killed && record.movedTo === undefined;
+}
+
+function toWire(r: SessionRecord): RecordWire {
+  const fields = [...r.fields].map(([key, f]): FieldWire => [key, f.text, f.t, f.n]);
+  return [r.id, r.created, r.lastSeen, fields, r.killed ? 1 : 0, r.movedTo ?? []];
+}
+
+function entrySize(key: string, text: string | null): number {
+  return text === null ? 0 : Buffer.byteLength(key, 'utf8') + Buffer.byteLength(text, 'utf8');
+}
+
+/**
+ * The sessions one node knows, live and dead.
+ *
+ * @example
+ * ```ts
+ * const state = new ReplicaState(() => Date.now());
+ * state.set('id1', 'user', '"ada"', { t: 1, n: 'a' }, now, now);
+ * state.set('id1', 'user', '"bob"', { t: 2, n: 'b' }, now, now); // the later stamp wins
+ * state.kill('id1', now);                                         // final
+ * state.set('id1', 'user', '"eve"', { t: 9, n: 'c' }, now, now);  // dropped
+ * ```
+ */
+export class ReplicaState {
+  readonly records = new Map<string, SessionRecord>();
+  /** Live sessions, the number `maxSessions` limits. */
+  live = 0;
+
+  constructor(private readonly now: () => number) {}
+
+  get(id: string): SessionRecord | undefined {
+    return this.records.get(id);
+  }
+
+  /** Apply a key's edit (`text === null` deletes the key), following rotations. */
+  set(id: string, key: string, text: string | null, stamp: Stamp, created: number, lastSeen: number, depth = 0): void {
+    const record = this.record(id, created, lastSeen);
+    if (record.killed) return;
+    this.times(record, created, lastSeen);
+    const old = record.fields.get(key);
+    if (old === undefined || compareStamps(old, stamp) < 0) {
+      record.bytes += entrySize(key, text) - (old === undefined ? 0 : entrySize(key, old.text));
+      record.fields.set(key, { text, t: stamp.t, n: stamp.n });
+    }
+    if (record.movedTo !== undefined && depth < 64) {
+      for (const next of record.movedTo) this.set(next, key, text, stamp, created, lastSeen, depth + 1);
+    }
+  }
+
+  /** End a session for good, and the sessions it was rotated to. An unknown id gets a tombstone. */
+  kill(id: string, created: number, depth = 0): void {
+    let record = this.records.get(id);
+    if (record === undefined) {
+      record = { id, created, lastSeen: created, diedAt: this.now(), fields: new Map(), killed: true, movedTo: undefined, bytes: 0 };
+      this.records.set(id, record);
+      return;
+    }
+    if (record.killed) return;
+    if (isLive(record)) this.died(record);
+    record.killed = true;
+    record.fields.clear(); // nothing can read or move them any more
+    record.bytes = 0;
+    const movedTo = record.movedTo;
+    record.movedTo = undefined; // a dead end now: whatever reaches it is dropped
+    if (movedTo !== undefined && depth < 64) for (const next of movedTo) this.kill(next, created, depth + 1);
+  }
+
+  /** `oldId`'s keys (the rotating node's view plus anything else known here) move to `newId`. */
+  rotate(oldId: string, newId: string, fields: readonly FieldWire[], created: number, lastSeen: number, depth = 0): void {
+    const old = this.record(oldId, created, lastSeen);
+    if (old.killed) return this.kill(newId, old.created, depth + 1);
+    this.times(old, created, lastSeen);
+    for (const [key, text, t, n] of fields) this.set(oldId, key, text, { t, n }, created, lastSeen, depth + 1);
+    const target = this.record(newId, old.created, lastSeen);
+    this.times(target, old.created, lastSeen);
+    if (old.movedTo?.includes(newId)) return;
+    if (isLive(old)) this.died(old);
+    (old.movedTo ??= []).push(newId);
+    for (const [key, f] of old.fields) this.set(newId, key, f.text, f, old.created, lastSeen, depth + 1);
+  }
+
+  /** Only moves `lastSeen` later, and only on a live session. */
+  touch(id: string, lastSeen: number): void {
+    const record = this.records.get(id);
+    if (record !== undefined && isLive(record) && lastSeen > record.lastSeen) record.lastSeen = lastSeen;
+  }
+
+  /** Forget a tombstone for good (its time is up). */
+  drop(id: string): void {
+    const record = this.records.get(id);
+    if (record !== undefined && isLive(record)) this.live--;
+    this.records.delete(id);
+  }
+
+  /**
+   * Every record, in the state-transfer format: live ones first, then tombstones, then rotated
+   * ids newest first, so a receiver already knows a rotation's target when the rotation arrives,
+   * even when the transfer is split into several messages.
+   */
+  *wire(): Generator<RecordWire> {
+    const moved: SessionRecord[] = [];
+    for (const r of this.records.values()) if (isLive(r)) yield toWire(r);
+    for (const r of this.records.values()) if (r.killed) yield toWire(r);
+    for (const r of this.records.values()) if (r.movedTo !== undefined) moved.push(r);
+    for (let i = moved.length - 1; i >= 0; i--) yield toWire(moved[i]!);
+  }
+
+  /** Merge a record from a peer's state transfer. */
+  mergeWire([id, created, lastSeen, fields, killed, movedTo]: RecordWire): void {
+    if (killed === 1) return this.kill(id, created);
+    const record = this.record(id, created, lastSeen);
+    this.times(record, created, lastSeen);
+    for (const [key, text, t, n] of fields) this.set(id, key, text, { t, n }, created, lastSeen);
+    // Not the old id's lastSeen: how late a touch reached it before the rotation depends on the
+    // order messages arrived in, and the new id's own record carries its real lastSeen.
+    for (const next of movedTo) this.rotate(id, next, [], created, 0);
+  }
+
+  private record(id: string, created: number, lastSeen: number): SessionRecord {
+    let record = this.records.get(id);
+    if (record === undefined) {
+      record = { id, created, lastSeen, diedAt: 0, fields: new Map(), killed: false, movedTo: undefined, bytes: 0 };
+      this.records.set(id, record);
+      this.live++;
+    }
+    return record;
+  }
+
+  private died(record: SessionRecord): void {
+    this.live--;
+    record.diedAt = this.now();
+  }
+
+  private times(record: SessionRecord, created: number, lastSeen: number): void {
+    if (created < record.created) record.created = created;
+    if (isLive(record) && lastSeen > record.lastSeen) record.lastSeen = lastSeen;
+  }
+}

@@ -1,0 +1,389 @@
+/**
+ * The replicated memory store (Nova's `nova_session_ets` over `nova_pubsub`, with its gaps
+ * closed): each node keeps every session in memory and reads at memory speed; each write is applied
+ * here, published, and acknowledged by the transport before it resolves; a node that joins late or
+ * comes back from a transport outage pulls its peers' state. Conflict rules are in `records.ts`.
+ */
+import { performance } from 'node:perf_hooks';
+import { errors } from '../../errors.js';
+import type { Json } from '../../results/result.js';
+import { Bus, type BusOptions } from '../../pubsub/bus.js';
+import type { Transport, Unsubscribe } from '../../pubsub/transport.js';
+import { checkStoreOptions, encodeSessionValue, entryBytes, storeUnavailable, type SessionStore, type SessionStoreOptions } from '../store.js';
+import { HybridClock } from './hlc.js';
+import { isOp, isRecordWire, type Message, type Op } from './messages.js';
+import { isLive, ReplicaState, type FieldWire, type RecordWire, type SessionRecord } from './records.js';
+
+/** How a replicated store is made. */
+export interface ReplicatedStoreOptions {
+  /** The engine that carries the edits: `redisTransport()`, `natsTransport()`, `clusterTransport()`… */
+  transport: Transport;
+  /** The cluster secret every node shares (≥ 32 bytes, or a list: first signs, all verify). */
+  secret: BusOptions['secret'];
+  /** Nodes only replicate with nodes of the same cluster name. Default `nova`. */
+  cluster?: string;
+  /** How long `start()` waits for a peer's state before serving alone (the first node). Default 1000 ms. */
+  joinTimeoutMs?: number;
+  /** Longest wait for in-flight edits before an unknown id is read as absent. Default 250 ms. */
+  barrierTimeoutMs?: number;
+  /** How often the expiry sweep runs. Default 1000 ms. */
+  sweepIntervalMs?: number;
+  /** Where refused messages and failed background sends are reported. Default `console.warn`. */
+  warn?: (message: string) => void;
+}
+
+/** The replicated store, with what monitoring and tests need. */
+export interface ReplicatedSessionStore extends SessionStore {
+  /** This node's id on the bus (new on every start of the process). */
+  readonly node: string;
+  readonly liveSessions: number;
+  /** Ids held: live sessions plus tombstones. */
+  readonly size: number;
+  start(options: SessionStoreOptions): Promise<void>;
+  stop(): Promise<void>;
+  /** Send our state to every peer and ask for theirs; done by itself on start and on reconnect. */
+  resync(): Promise<void>;
+  /** End every session whose time is up now (the sweep also runs by itself); returns how many. */
+  expireNow(): number;
+  /** Every record, live and dead, in the state-transfer format (tests, diagnostics). */
+  dump(): RecordWire[];
+}
+
+const CHUNK = 500; // ops or records per message: a few hundred KiB at most
+
+class ReplicatedStore implements ReplicatedSessionStore {
+  readonly name = 'replicated-memory';
+  private readonly bus: Bus;
+  private readonly state = new ReplicaState(() => this.now());
+  private clock: HybridClock;
+  private options: SessionStoreOptions = checkStoreOptions();
+  private now: () => number = Date.now;
+  private running = false;
+  private subscriptions: Unsubscribe[] = [];
+  private outbox: Op[] = [];
+  private sending: Promise<void> | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweepCursor: Iterator<SessionRecord> | undefined;
+  private pings = { sent: 0, back: 0, next: undefined as Promise<void> | undefined, waiters: [] as [number, () => void][] };
+  private joined: (() => void) | undefined;
+
+  constructor(private readonly settings: ReplicatedStoreOptions & { joinTimeoutMs: number; barrierTimeoutMs: number; sweepIntervalMs: number }) {
+    this.bus = new Bus({ transport: settings.transport, secret: settings.secret, cluster: settings.cluster, warn: settings.warn });
+    this.clock = new HybridClock(this.bus.node);
+  }
+
+  get node(): string {
+    return this.bus.node;
+  }
+  get liveSessions(): number {
+    return this.state.live;
+  }
+  get size(): number {
+    return this.state.records.size;
+  }
+
+  async start(options: SessionStoreOptions): Promise<void> {
+    this.options = checkStoreOptions(options);
+    this.now = this.options.now ?? Date.now;
+    this.clock = new HybridClock(this.bus.node, this.now);
+    await this.bus.start();
+    this.subscriptions = [
+      await this.bus.subscribe('sessions', (body, from) => this.receive(body, from, false)),
+      await this.bus.subscribe(`sessions.${this.node}`, (body, from) => this.receive(body, from, true)),
+    ];
+    this.running = true;
+    this.bus.onReconnect(() => this.background(this.resync(), 'resync after reconnect'));
+    this.sweepTimer = setInterval(() => this.sweep(1), this.settings.sweepIntervalMs).unref();
+    await this.resync();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearInterval(this.sweepTimer);
+    await Promise.allSettled(this.subscriptions.map((off) => off()));
+    this.subscriptions = [];
+    await this.bus.stop();
+  }
+
+  async getValue(id: string, key: string): Promise<Json | undefined> {
+    const record = await this.lookup(id);
+    if (record === undefined || !isLive(record)) return undefined;
+    this.touch(record);
+    const text = record.fields.get(key)?.text;
+    return text === undefined || text === null ? undefined : (JSON.parse(text) as Json);
+  }
+
+  async setValue(id: string, key: string, value: Json): Promise<void> {
+    const now = this.ready();
+    if (typeof id !== 'string' || id.length === 0) throw errors.sessionIdInvalid('a session id must be a non-empty string');
+    const text = encodeSessionValue(key, value);
+    const added = entryBytes(key, text);
+    const limit = this.options.maxSessionBytes;
+    // No barrier for an unknown id: if it died elsewhere, that tombstone still wins when it lands.
+    const record = this.find(id, now);
+    if (record === undefined) {
+      if (added > limit) throw errors.sessionTooLarge(added, limit);
+      if (this.state.live >= this.options.maxSessions) {
+        this.sweep(1); // full: expired sessions go first, live ones are never evicted
+        if (this.state.live >= this.options.maxSessions) throw errors.sessionStoreFull(this.options.maxSessions);
+      }
+    } else {
+      if (!isLive(record)) throw errors.sessionGone();
+      const old = record.fields.get(key)?.text;
+      const bytes = record.bytes - (old === undefined || old === null ? 0 : entryBytes(key, old)) + added;
+      if (bytes > limit) throw errors.sessionTooLarge(bytes, limit);
+    }
+    const created = record?.created ?? now;
+    const lastSeen = record === undefined || now - record.lastSeen >= this.options.touchIntervalMs ? now : record.lastSeen;
+    await this.issue(['s', id, key, text, ...this.stamp(), created, lastSeen]);
+  }
+
+  async deleteValue(id: string, key?: string): Promise<void> {
+    const record = await this.lookup(id);
+    // Unknown ids get nothing, as in every store: an anonymous logout records nothing.
+    if (record === undefined || !isLive(record)) return;
+    if (key === undefined) return this.issue(['k', id, ...this.stamp(), record.created]);
+    await this.issue(['s', id, key, null, ...this.stamp(), record.created, record.lastSeen]);
+  }
+
+  async rotate(oldId: string, newId: string): Promise<void> {
+    if (typeof newId !== 'string' || newId.length === 0) throw errors.sessionIdInvalid('a session id must be a non-empty string');
+    if (this.state.get(newId) !== undefined) throw errors.sessionIdInvalid('the new id is already in use');
+    const record = await this.lookup(oldId);
+    if (record === undefined) return;
+    if (!isLive(record)) throw errors.sessionGone();
+    const fields: FieldWire[] = [];
+    for (const [key, f] of record.fields) fields.push([key, f.text, f.t, f.n]);
+    await this.issue(['r', oldId, newId, ...this.stamp(), record.created, this.ready(), fields]);
+  }
+
+  async resync(): Promise<void> {
+    if (!this.running) return;
+    let timer: NodeJS.Timeout | undefined;
+    const answered = new Promise<void>((resolve) => {
+      this.joined = resolve;
+      timer = setTimeout(resolve, this.settings.joinTimeoutMs);
+    }).finally(() => clearTimeout(timer));
+    await this.bus.publish('sessions', { hello: true } satisfies Message);
+    await this.sendRecords('sessions');
+    await answered;
+    this.joined = undefined;
+  }
+
+  expireNow(): number {
+    const before = this.state.live;
+    this.sweepCursor = undefined;
+    this.sweep(Infinity);
+    return before - this.state.live;
+  }
+
+  dump(): RecordWire[] {
+    return [...this.state.wire()];
+  }
+
+  // ---- local edits ----
+
+  private stamp(): [number, string] {
+    const { t, n } = this.clock.stamp();
+    return [t, n];
+  }
+
+  /** Apply an edit here, then publish it; resolves when the transport acknowledged it. */
+  private issue(op: Op): Promise<void> {
+    this.apply(op);
+    return this.send(op);
+  }
+
+  // Edits made in one turn of the event loop go out as one message and share one acknowledgement.
+  private send(op: Op): Promise<void> {
+    this.outbox.push(op);
+    this.sending ??= Promise.resolve().then(() => {
+      const ops = this.outbox;
+      this.outbox = [];
+      this.sending = undefined;
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < ops.length; i += CHUNK) sends.push(this.bus.publish('sessions', { ops: ops.slice(i, i + CHUNK) } satisfies Message));
+      return Promise.all(sends).then(() => undefined);
+    });
+    return this.sending;
+  }
+
+  private background(work: Promise<unknown>, what: string): void {
+    work.catch((err: unknown) => (this.settings.warn ?? console.warn)(`nova-ts replication: ${what} failed: ${(err as Error).message}`));
+  }
+
+  private ready(): number {
+    if (!this.running) throw storeUnavailable('the replicated store is not running (call start() first)');
+    return this.now();
+  }
+
+  /** The record for `id`; an unknown id first waits for edits already in flight (see `barrier`). */
+  private async lookup(id: string): Promise<SessionRecord | undefined> {
+    const record = this.find(id, this.ready());
+    if (record !== undefined) return record;
+    await this.barrier();
+    return this.find(id, this.ready());
+  }
+
+  /** The record, after ending it (and telling the peers) if its time is up. */
+  private find(id: string, now: number): SessionRecord | undefined {
+    const record = this.state.get(id);
+    if (record !== undefined && isLive(record) && this.expired(record, now)) this.expire(record);
+    return record;
+  }
+
+  private expired(record: SessionRecord, now: number): boolean {
+    return now >= record.created + this.options.absoluteTimeoutMs || now >= record.lastSeen + this.options.idleTimeoutMs;
+  }
+
+  private expire(record: SessionRecord): void {
+    const op: Op = ['k', record.id, ...this.stamp(), record.created];
+    this.apply(op);
+    this.background(this.send(op), 'publishing an expiry');
+  }
+
+  private touch(record: SessionRecord): void {
+    const now = this.now();
+    if (now - record.lastSeen < this.options.touchIntervalMs) return;
+    const op: Op = ['u', record.id, now];
+    this.apply(op);
+    this.background(this.send(op), 'publishing a touch');
+  }
+
+  /**
+   * Wait until every edit published before now has reached this node, by sending a ping to
+   * ourselves through the transport: it comes back behind them (the transport keeps that order).
+   * Used only when an id is unknown, so a client that logged in on node A and was redirected here
+   * finds its session even if A's message is a hair behind the request. Concurrent callers share
+   * one ping; a transport that is down costs at most `barrierTimeoutMs`.
+   */
+  private barrier(): Promise<void> {
+    if (this.pings.next !== undefined) return this.pings.next;
+    const k = ++this.pings.sent;
+    const done = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.settings.barrierTimeoutMs);
+      const finish = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.pings.waiters.push([k, finish]);
+      this.bus.publish(`sessions.${this.node}`, { ping: k } satisfies Message).catch(finish);
+    });
+    this.pings.next = done;
+    // Callers that arrive once the ping is on its way need a ping of their own.
+    queueMicrotask(() => (this.pings.next = undefined));
+    return done;
+  }
+
+  // ---- edits from anywhere ----
+
+  private apply(op: Op): void {
+    switch (op[0]) {
+      case 's':
+        this.clock.observe(op[4]);
+        return this.state.set(op[1], op[2], op[3], { t: op[4], n: op[5] }, op[6], op[7]);
+      case 'k':
+        this.clock.observe(op[2]);
+        return this.state.kill(op[1], op[4]);
+      case 'r':
+        this.clock.observe(op[3]);
+        return this.state.rotate(op[1], op[2], op[7], op[5], op[6]);
+      case 'u':
+        return this.state.touch(op[1], op[2]);
+    }
+  }
+
+  private receive(body: unknown, from: string, direct: boolean): void {
+    if (!this.running || typeof body !== 'object' || body === null) return;
+    const message = body as Record<string, unknown>;
+    if (direct && from === this.node && typeof message.ping === 'number') {
+      this.pings.back = Math.max(this.pings.back, message.ping);
+      this.pings.waiters = this.pings.waiters.filter(([k, resolve]) => (k <= this.pings.back ? (resolve(), false) : true));
+      return;
+    }
+    if (from === this.node) return; // our own edits were applied when they were made
+    if (Array.isArray(message.ops)) {
+      for (const op of message.ops) if (isOp(op)) this.apply(op);
+    } else if (Array.isArray(message.records)) {
+      for (const r of message.records) {
+        if (!isRecordWire(r)) continue;
+        for (const f of r[3]) this.clock.observe(f[2]);
+        this.state.mergeWire(r);
+      }
+    } else if (message.hello === true && !direct) {
+      this.background(this.sendRecords(`sessions.${from}`).then(() => this.bus.publish(`sessions.${from}`, { synced: true } satisfies Message)), 'a state transfer');
+    } else if (message.synced === true && direct) {
+      this.joined?.();
+    }
+  }
+
+  private async sendRecords(channel: string): Promise<void> {
+    let chunk: RecordWire[] = [];
+    for (const record of this.state.wire()) {
+      chunk.push(record);
+      if (chunk.length === CHUNK) {
+        await this.bus.publish(channel, { records: chunk } satisfies Message);
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) await this.bus.publish(channel, { records: chunk } satisfies Message);
+  }
+
+  // ---- expiry ----
+
+  /**
+   * Walk the records a slice at a time (at most `budgetMs` per turn), ending sessions whose time is
+   * up and forgetting tombstones older than the absolute timeout, after which no live copy of that
+   * session can exist anywhere.
+   */
+  private sweep(budgetMs: number): void {
+    if (!this.running) return;
+    const now = this.now();
+    const deadline = performance.now() + budgetMs;
+    this.sweepCursor ??= this.state.records.values();
+    for (let steps = 1; ; steps++) {
+      const next = this.sweepCursor.next();
+      if (next.done === true) {
+        this.sweepCursor = undefined;
+        return;
+      }
+      const record = next.value;
+      if (!isLive(record)) {
+        if (now >= record.diedAt + this.options.absoluteTimeoutMs) this.state.drop(record.id);
+      } else if (this.expired(record, now)) {
+        this.expire(record);
+      }
+      if ((steps & 255) === 0 && performance.now() >= deadline) return;
+    }
+  }
+}
+
+/**
+ * A memory store replicated over a pub/sub transport: every node holds every session, so a load
+ * balancer needs no sticky routing. Give every node the same `secret`.
+ *
+ * @example
+ * ```ts
+ * const app = createApp({
+ *   session: {
+ *     secrets: [process.env.SESSION_SECRET!],
+ *     store: replicatedStore({ transport: redisTransport({ url: 'redis://10.0.0.5:6379' }), secret: process.env.SESSION_SECRET! }),
+ *   },
+ *   routes,
+ * });
+ * ```
+ */
+export function replicatedStore(options: ReplicatedStoreOptions): ReplicatedSessionStore {
+  if (options === null || typeof options !== 'object' || typeof options.transport?.publish !== 'function') {
+    throw errors.config('replication.transport', 'give a transport: redisTransport(), natsTransport(), clusterTransport() or inProcessBus().transport()');
+  }
+  const timing = {
+    joinTimeoutMs: options.joinTimeoutMs ?? 1000,
+    barrierTimeoutMs: options.barrierTimeoutMs ?? 250,
+    sweepIntervalMs: options.sweepIntervalMs ?? 1000,
+  };
+  for (const [name, value] of Object.entries(timing)) {
+    if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw errors.config(`replication.${name}`, 'must be a positive number of milliseconds');
+  }
+  return new ReplicatedStore({ ...options, ...timing });
+}
