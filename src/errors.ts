@@ -86,6 +86,7 @@ export const errors = {
 
   // pub/sub and replication
   pubsubUnavailable: define('NOVA_ERR_PUBSUB_UNAVAILABLE', 503, (reason: string) => `pub/sub transport unavailable: ${reason}`),
+  pubsubMessage: define('NOVA_ERR_PUBSUB_MESSAGE', 500, (problem: string) => `pub/sub message refused: ${problem}`),
 } as const;
 
 /** Attach the underlying error, so logs show what really went wrong. */

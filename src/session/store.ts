@@ -138,8 +138,20 @@ export function isStoreUnavailable(error: unknown): boolean {
 /** Deep enough for any sane session value; deeper input would overflow the checker's stack. */
 const MAX_DEPTH = 100;
 
-// Returns the problem with `value`, or undefined when it is JSON. `stack` holds the objects on
-// the current path: a repeat there is a cycle, while a repeat elsewhere is only shared data.
+/**
+ * The problem with `value`, or undefined when it is JSON (`stack` holds the objects on the current
+ * path: a repeat there is a cycle, while a repeat elsewhere is only shared data). Pub/sub checks
+ * its messages with it too.
+ *
+ * @example
+ * ```ts
+ * jsonProblem(new Map(), 'the message', []); // 'the message is a Map, not a plain object'
+ * ```
+ */
+export function jsonProblem(value: unknown, path: string, stack: object[] = []): string | undefined {
+  return problemWith(value, path, stack);
+}
+
 function problemWith(value: unknown, path: string, stack: object[]): string | undefined {
   switch (typeof value) {
     case 'string':
