@@ -29,3 +29,13 @@ export type { SessionStore, SessionStoreOptions } from './session/store.js';
 export type { SessionManager } from './session/manager.js';
 export { redisStore } from './session/stores/redis.js';
 export { postgresStore } from './session/stores/postgres.js';
+
+export { replicatedStore } from './session/replication/store.js';
+export type { ReplicatedSessionStore, ReplicatedStoreOptions } from './session/replication/store.js';
+export { createPubSub, PubSub } from './pubsub/pubsub.js';
+export type { Member, NodeMembers, PubSubMessage, PubSubOptions } from './pubsub/pubsub.js';
+export type { Transport, Unsubscribe } from './pubsub/transport.js';
+export { inProcessBus, type InProcessBus } from './pubsub/transports/in-process.js';
+export { redisTransport, type RedisTransportOptions } from './pubsub/transports/redis.js';
+export { natsTransport, type NatsTransportOptions } from './pubsub/transports/nats.js';
+export { clusterTransport, clusterHub, type ClusterTransportOptions } from './pubsub/transports/cluster.js';

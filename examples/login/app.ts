@@ -1,5 +1,17 @@
 import { fileURLToPath } from 'node:url';
-import { correlationId, createApp, postgresStore, redisStore, requestPlugin, type App, type SessionStore } from 'nova-ts';
+import {
+  clusterTransport,
+  correlationId,
+  createApp,
+  natsTransport,
+  postgresStore,
+  redisStore,
+  redisTransport,
+  replicatedStore,
+  requestPlugin,
+  type App,
+  type SessionStore,
+} from 'nova-ts';
 import { routes } from './router.js';
 
 /** Read a number of seconds from the environment, or fail with a message naming the variable. */
@@ -23,15 +35,41 @@ function storeFrom(env: NodeJS.ProcessEnv): SessionStore | undefined {
 }
 
 /**
+ * `SESSION_REPLICATION`: a `redis://` or `nats://` URL, or `cluster` (Node cluster IPC, set by
+ * `npm run cluster`), runs the memory store replicated to every node on that transport.
+ */
+function replicationFrom(env: NodeJS.ProcessEnv, secrets: string[] | undefined): SessionStore | undefined {
+  const spec = env.SESSION_REPLICATION?.trim();
+  if (spec === undefined || spec === '') return undefined;
+  if (env.SESSION_STORE !== undefined && !['', 'memory'].includes(env.SESSION_STORE.trim())) {
+    throw new Error('SESSION_REPLICATION replicates the memory store: leave SESSION_STORE unset (or "memory") when using it');
+  }
+  if (secrets === undefined || secrets.length === 0) {
+    throw new Error('SESSION_REPLICATION needs SESSION_SECRET: every node must sign cookies and cluster messages with the same secret');
+  }
+  const scheme = spec.split(':', 1)[0]!.toLowerCase();
+  const transport =
+    scheme === 'redis' || scheme === 'rediss' ? redisTransport({ url: spec })
+    : scheme === 'nats' || scheme === 'tls' ? natsTransport({ servers: spec })
+    : spec === 'cluster' ? clusterTransport()
+    : undefined;
+  if (transport === undefined) {
+    throw new Error(`SESSION_REPLICATION must be a redis:// or nats:// URL, or "cluster" (got a "${scheme}:" value)`);
+  }
+  return replicatedStore({ transport, secret: secrets });
+}
+
+/**
  * The example app, configured from the environment: `PORT`, `SESSION_SECRET` (comma-separated,
- * the first signs), `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT` (seconds), and
- * `SESSION_STORE` (`memory`, `redis://…` or `postgres://…`).
+ * the first signs), `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT` (seconds),
+ * `SESSION_STORE` (`memory`, `redis://…` or `postgres://…`) and `SESSION_REPLICATION`
+ * (`redis://…`, `nats://…` or `cluster`).
  */
 export function buildApp(env: NodeJS.ProcessEnv = process.env): App {
   const secrets = env.SESSION_SECRET?.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   const idleTimeout = seconds(env, 'SESSION_IDLE_TIMEOUT');
   const absoluteTimeout = seconds(env, 'SESSION_ABSOLUTE_TIMEOUT');
-  const store = storeFrom(env);
+  const store = replicationFrom(env, secrets) ?? storeFrom(env);
   return createApp({
     port: env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT),
     routes,
