@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import {
   clusterTransport,
@@ -10,8 +11,17 @@ import {
   replicatedStore,
   requestPlugin,
   type App,
+  type Plugin,
   type SessionStore,
 } from 'nova-ts';
+
+/** Under `npm run cluster`, say which worker (by pid) answered: new connections land on different ones. */
+const servedBy: Plugin = {
+  name: 'served-by',
+  preRequest(ctx) {
+    ctx.setHeader('x-nova-worker', String(process.pid));
+  },
+};
 import { routes } from './router.js';
 
 /** Read a number of seconds from the environment, or fail with a message naming the variable. */
@@ -73,7 +83,7 @@ export function buildApp(env: NodeJS.ProcessEnv = process.env): App {
   return createApp({
     port: env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT),
     routes,
-    plugins: [correlationId(), requestPlugin()],
+    plugins: [correlationId(), requestPlugin(), ...(cluster.isWorker ? [servedBy] : [])],
     views: { dir: fileURLToPath(new URL('./views', import.meta.url)) },
     session: {
       ...(secrets && secrets.length > 0 ? { secrets } : {}),

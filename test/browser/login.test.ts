@@ -1,7 +1,6 @@
 // The example login app driven by a real browser: Debian's Chromium through playwright-core.
 // Never a downloaded browser build: .ci/run installs the Debian package when it is missing.
 import assert from 'node:assert/strict';
-import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,34 +8,13 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Cookie, type Page } from 'playwright-core';
 import { startChild, type Child } from '../helpers/child.js';
+import { CHROMIUM, CHROMIUM_ARGS, MISSING, chromiumMissing } from '../helpers/chromium.js';
 
 const main = fileURLToPath(new URL('../../examples/login/main.js', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-const MISSING = 'Chromium missing: .ci/run installs it with apt-get';
-// As the machine notes say: root needs --no-sandbox, and without the background-networking
-// flags Chromium's own connections are refused by the closed network.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOT = join(tmpdir(), 'nova-login.png');
 const USERNAME = 'Ada <b>';
 const COOKIE = 'session_id';
 
-function chromiumMissing(): boolean {
-  try {
-    accessSync(CHROMIUM, constants.X_OK);
-    return false;
-  } catch {
-    return true;
-  }
-}
 const missing = chromiumMissing();
 
 /** A port that was free a moment ago (the OS picks it; the child binds it right after). */
