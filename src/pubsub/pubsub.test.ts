@@ -1,6 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { skipUnlessReachable } from '../../test/helpers/service.js';
 import { inProcessBus } from './transports/in-process.js';
+import { natsTransport } from './transports/nats.js';
+import { redisTransport } from './transports/redis.js';
 import { createPubSub, type PubSub, type PubSubMessage } from './pubsub.js';
 
 const SECRET = 'pubsub-test-secret-0123456789abcdefghij';
@@ -132,4 +136,34 @@ describe('pub/sub (Nova nova_pubsub)', () => {
       await a!.stop();
     }
   });
+});
+
+describe('pub/sub over real Redis and NATS', () => {
+  for (const [engine, url, port] of [
+    ['redis', process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 6379],
+    ['nats', process.env.NATS_URL ?? 'nats://127.0.0.1:4222', 4222],
+  ] as const) {
+    it(`broadcasts to the members on every node over ${engine}, and reports them`, async (t) => {
+      const skip = await skipUnlessReachable(url, port, engine);
+      if (skip) return t.skip(skip);
+      const secret = randomBytes(32).toString('base64url'); // no other test's nodes can join in
+      const make = () => createPubSub({ transport: engine === 'redis' ? redisTransport({ url }) : natsTransport({ servers: url }), secret, cluster: 'pubsubtest' });
+      const [a, b] = [make(), make()];
+      await a.start();
+      await b.start();
+      try {
+        const got: string[] = [];
+        await a.join('room', (m) => got.push(`a:${JSON.stringify(m.payload)}`));
+        await b.join('room', (m) => got.push(`b:${JSON.stringify(m.payload)}`));
+        await a.broadcast('room', 'say', { n: 1 });
+        const until = Date.now() + 5000;
+        while ((got.length < 2 || b.members('room').length < 2) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+        assert.deepEqual(got.sort(), ['a:{"n":1}', 'b:{"n":1}']);
+        assert.deepEqual(new Set(b.members('room').map((m) => m.node)), new Set([a.node, b.node]));
+      } finally {
+        await a.stop();
+        await b.stop();
+      }
+    });
+  }
 });
