@@ -14,6 +14,7 @@
  */
 import type { NatsConnection, Status, Subscription } from '@nats-io/transport-node';
 import { errors, withCause, type NovaError } from '../../errors.js';
+import { StartOnce } from '../start-once.js';
 import type { Transport, Unsubscribe } from '../transport.js';
 
 type Handler = (message: string) => void;
@@ -68,8 +69,7 @@ function callSafely(fn: () => void): void {
 
 class NatsTransport implements Transport {
   readonly name = 'nats';
-  private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
-  private starting: Promise<void> | undefined;
+  private readonly life = new StartOnce();
   private nc: NatsConnection | undefined;
   private status: AsyncIterable<Status> | undefined;
   private connected = false;
@@ -90,30 +90,16 @@ class NatsTransport implements Transport {
   }
 
   async start(): Promise<void> {
-    if (this.state === 'running') return;
-    if (this.starting === undefined) {
-      this.state = 'starting';
-      this.starting = this.connect().then(
-        (nc) => {
-          this.nc = nc;
-          this.connected = true;
-          this.state = 'running';
-          this.watch(nc).catch(() => {}); // ends with the connection
-        },
-        (err: unknown) => {
-          this.state = 'new';
-          this.starting = undefined;
-          throw err;
-        },
-      );
-    }
-    await this.starting;
+    await this.life.start(async () => {
+      const nc = await this.connect();
+      this.nc = nc;
+      this.connected = true;
+      this.watch(nc).catch(() => {}); // ends with the connection
+    });
   }
 
   async stop(): Promise<void> {
-    await this.starting?.catch(() => {});
-    this.starting = undefined;
-    this.state = 'stopped';
+    await this.life.stop();
     this.connected = false;
     for (const reject of this.inFlight) reject(errors.pubsubUnavailable('the nats transport was stopped'));
     this.inFlight.clear();
@@ -164,8 +150,8 @@ class NatsTransport implements Transport {
   }
 
   private running(): NatsConnection {
-    if (this.state === 'stopped') throw errors.pubsubUnavailable('the nats transport was stopped');
-    if (this.state !== 'running' || this.nc === undefined) throw errors.pubsubUnavailable('the nats transport is not started');
+    if (this.life.state === 'stopped') throw errors.pubsubUnavailable('the nats transport was stopped');
+    if (this.life.state !== 'running' || this.nc === undefined) throw errors.pubsubUnavailable('the nats transport is not started');
     // The client would queue the message for after a reconnect; the caller is told now instead.
     if (!this.connected) throw errors.pubsubUnavailable(`not connected to NATS at ${this.where}`);
     return this.nc;

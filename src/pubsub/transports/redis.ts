@@ -10,6 +10,7 @@
  * away is lost to it, which is why `onReconnect` listeners run after every loss.
  */
 import { errors, withCause, type NovaError } from '../../errors.js';
+import { StartOnce } from '../start-once.js';
 import type { Transport, Unsubscribe } from '../transport.js';
 
 type Handler = (message: string) => void;
@@ -74,8 +75,7 @@ interface ChannelEntry {
 
 class RedisTransport implements Transport {
   readonly name = 'redis';
-  private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
-  private starting: Promise<void> | undefined;
+  private readonly life = new StartOnce();
   private publisher: RedisClientLike | undefined;
   private subscriber: RedisClientLike | undefined;
   private readonly channels = new Map<string, ChannelEntry>();
@@ -85,12 +85,12 @@ class RedisTransport implements Transport {
   private lost = false;
   private readonly where: string;
   private readonly onLost = () => {
-    if (this.state === 'running') this.lost = true;
+    if (this.life.state === 'running') this.lost = true;
   };
   private readonly onReady = () => {
     // Both connections must be back: node-redis emits 'ready' on the subscriber only after its
     // SUBSCRIBEs were answered, so listeners that resync see every message from here on.
-    if (!this.lost || this.state !== 'running' || !this.publisher?.isReady || !this.subscriber?.isReady) return;
+    if (!this.lost || this.life.state !== 'running' || !this.publisher?.isReady || !this.subscriber?.isReady) return;
     this.lost = false;
     for (const listener of this.reconnectListeners) callSafely(listener);
   };
@@ -105,25 +105,11 @@ class RedisTransport implements Transport {
   }
 
   async start(): Promise<void> {
-    if (this.state === 'running') return;
-    if (this.starting === undefined) {
-      this.state = 'starting';
-      this.starting = this.connect().then(
-        () => void (this.state = 'running'),
-        (err: unknown) => {
-          this.state = 'new';
-          this.starting = undefined;
-          throw err;
-        },
-      );
-    }
-    await this.starting;
+    await this.life.start(() => this.connect());
   }
 
   async stop(): Promise<void> {
-    await this.starting?.catch(() => {});
-    this.starting = undefined;
-    this.state = 'stopped';
+    await this.life.stop();
     for (const reject of this.inFlight) reject(errors.pubsubUnavailable('the redis transport was stopped'));
     this.inFlight.clear();
     this.channels.clear();
@@ -187,8 +173,8 @@ class RedisTransport implements Transport {
   }
 
   private running(): { publisher: RedisClientLike; subscriber: RedisClientLike } {
-    if (this.state === 'stopped') throw errors.pubsubUnavailable('the redis transport was stopped');
-    if (this.state !== 'running' || this.publisher === undefined || this.subscriber === undefined) {
+    if (this.life.state === 'stopped') throw errors.pubsubUnavailable('the redis transport was stopped');
+    if (this.life.state !== 'running' || this.publisher === undefined || this.subscriber === undefined) {
       throw errors.pubsubUnavailable('the redis transport is not started');
     }
     return { publisher: this.publisher, subscriber: this.subscriber };

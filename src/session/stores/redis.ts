@@ -31,6 +31,7 @@ import {
   type SessionStore,
   type SessionStoreOptions,
 } from '../store.js';
+import { StartOnce } from '../../pubsub/start-once.js';
 import type { RedisClientType } from 'redis';
 
 /** The node-redis client methods the store uses; any `RedisClientType` has them. */
@@ -178,8 +179,7 @@ class RedisStore implements RedisSessionStore {
   private options: SessionStoreOptions = checkStoreOptions();
   private now: () => number = Date.now;
   private client: Client | undefined;
-  private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
-  private starting: Promise<void> | undefined;
+  private readonly life = new StartOnce();
   private scripts: { get: Script; set: Script; del: Script; rotate: Script } | undefined;
   private readonly url: string;
   private readonly prefix: string;
@@ -195,29 +195,14 @@ class RedisStore implements RedisSessionStore {
 
   async start(options: Partial<SessionStoreOptions> = {}): Promise<void> {
     const checked = checkStoreOptions(options);
-    if (this.state === 'stopped') this.state = 'new'; // started again after stop(): reconnect
     this.options = checked;
     this.now = checked.now ?? Date.now;
-    if (this.state === 'running') return;
-    if (this.starting === undefined) {
-      this.state = 'starting';
-      this.starting = this.connect().then(
-        () => void (this.state = 'running'),
-        (err: unknown) => {
-          this.state = 'new';
-          this.starting = undefined;
-          throw err;
-        },
-      );
-    }
-    await this.starting;
+    await this.life.start(() => this.connect()); // started again after stop(): reconnects
   }
 
   async stop(): Promise<void> {
-    await this.starting?.catch(() => {});
-    this.starting = undefined;
+    await this.life.stop();
     const client = this.client;
-    this.state = 'stopped';
     this.client = undefined;
     if (client !== undefined && this.given.client === undefined) {
       try {
@@ -269,8 +254,8 @@ class RedisStore implements RedisSessionStore {
   }
 
   private async ready(): Promise<void> {
-    if (this.state === 'running') return;
-    if (this.state === 'stopped') throw storeUnavailable('the redis store was stopped');
+    if (this.life.state === 'running') return;
+    if (this.life.state === 'stopped') throw storeUnavailable('the redis store was stopped');
     await this.start(this.options);
   }
 
