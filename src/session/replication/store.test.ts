@@ -134,6 +134,31 @@ describe('replicated memory store', () => {
     await a.stop();
     await b.stop();
   });
+
+  it('a flood of reads of unknown ids sends one ping per round trip, not one per read', async () => {
+    const bus = inProcessBus();
+    const a = node(bus);
+    await a.start(OPTIONS);
+    bus.deliver = (send) => void setTimeout(send, 5); // a 5 ms round trip
+    let pings = 0;
+    const transport = (a as unknown as { bus: { transport: { publish: (c: string, m: string) => Promise<void> } } }).bus.transport;
+    const publish = transport.publish.bind(transport);
+    transport.publish = (channel, message) => {
+      if (message.includes('"ping"')) pings++;
+      return publish(channel, message);
+    };
+    const reads: Promise<unknown>[] = [];
+    const until = Date.now() + 50;
+    while (Date.now() < until) {
+      for (let i = 0; i < 50; i++) reads.push(a.getValue(generateSessionId(), 'user'));
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.deepEqual(new Set(await Promise.all(reads)), new Set([undefined]));
+    assert.ok(reads.length >= 1000, `${reads.length} reads`);
+    // About 50 ms / 5 ms = 10 round trips, plus one to finish.
+    assert.ok(pings <= 15, `${pings} pings for ${reads.length} reads`);
+    await a.stop();
+  });
 });
 
 async function waitFor(check: () => Promise<boolean>, limitMs = 3000): Promise<void> {

@@ -64,7 +64,14 @@ class ReplicatedStore implements ReplicatedSessionStore {
   private sending: Promise<void> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweepCursor: Iterator<SessionRecord> | undefined;
-  private pings = { sent: 0, back: 0, next: undefined as Promise<void> | undefined, waiters: [] as [number, () => void][] };
+  private readonly pings = {
+    sent: 0,
+    inFlight: false,
+    /** Callers waiting for the next ping, which goes out when the one in flight is back. */
+    waiting: undefined as { done: Promise<void>; release: () => void } | undefined,
+    /** What to run when ping k comes back. */
+    back: new Map<number, () => void>(),
+  };
   private joined: (() => void) | undefined;
 
   constructor(private readonly settings: ReplicatedStoreOptions & { joinTimeoutMs: number; barrierTimeoutMs: number; sweepIntervalMs: number }) {
@@ -254,25 +261,49 @@ class ReplicatedStore implements ReplicatedSessionStore {
    * Wait until every edit published before now has reached this node, by sending a ping to
    * ourselves through the transport: it comes back behind them (the transport keeps that order).
    * Used only when an id is unknown, so a client that logged in on node A and was redirected here
-   * finds its session even if A's message is a hair behind the request. Concurrent callers share
-   * one ping; a transport that is down costs at most `barrierTimeoutMs`.
+   * finds its session even if A's message is a hair behind the request. At most one ping is in
+   * flight: callers that arrive meanwhile share the next one, so a flood of requests with unknown
+   * ids costs one ping per round trip, not one per request. A transport that is down costs each
+   * caller at most `barrierTimeoutMs`.
    */
   private barrier(): Promise<void> {
-    if (this.pings.next !== undefined) return this.pings.next;
-    const k = ++this.pings.sent;
-    const done = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.settings.barrierTimeoutMs);
-      const finish = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.pings.waiters.push([k, finish]);
-      this.bus.publish(`sessions.${this.node}`, { ping: k } satisfies Message).catch(finish);
-    });
-    this.pings.next = done;
-    // Callers that arrive once the ping is on its way need a ping of their own.
-    queueMicrotask(() => (this.pings.next = undefined));
+    const pings = this.pings;
+    if (pings.waiting === undefined) {
+      let release!: () => void;
+      const done = new Promise<void>((resolve) => (release = resolve));
+      const timer = setTimeout(release, this.settings.barrierTimeoutMs);
+      pings.waiting = { done, release: () => (clearTimeout(timer), release()) };
+    }
+    const { done } = pings.waiting;
+    if (!pings.inFlight) {
+      pings.inFlight = true;
+      queueMicrotask(() => this.ping()); // callers in this same turn share it
+    }
     return done;
+  }
+
+  private ping(): void {
+    const pings = this.pings;
+    const batch = pings.waiting;
+    pings.waiting = undefined;
+    if (batch === undefined) {
+      pings.inFlight = false;
+      return;
+    }
+    const k = ++pings.sent;
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(lost);
+      pings.back.delete(k);
+      batch.release();
+      this.ping(); // the callers that arrived meanwhile, if any
+    };
+    // A ping that never comes back (transport down) must not block later ones.
+    const lost = setTimeout(settle, this.settings.barrierTimeoutMs);
+    pings.back.set(k, settle);
+    this.bus.publish(`sessions.${this.node}`, { ping: k } satisfies Message).catch(settle);
   }
 
   // ---- edits from anywhere ----
@@ -297,8 +328,7 @@ class ReplicatedStore implements ReplicatedSessionStore {
     if (!this.running || typeof body !== 'object' || body === null) return;
     const message = body as Record<string, unknown>;
     if (direct && from === this.node && typeof message.ping === 'number') {
-      this.pings.back = Math.max(this.pings.back, message.ping);
-      this.pings.waiters = this.pings.waiters.filter(([k, resolve]) => (k <= this.pings.back ? (resolve(), false) : true));
+      this.pings.back.get(message.ping)?.();
       return;
     }
     if (from === this.node) return; // our own edits were applied when they were made
