@@ -26,9 +26,9 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function ask(child: ChildProcess): Promise<{ lags: number[]; applied: number }> {
+async function ask(child: ChildProcess): Promise<{ lags: number[]; raw: number[]; applied: number }> {
   child.send('report');
-  const [reply] = (await once(child, 'message')) as [{ lags: number[]; applied: number }];
+  const [reply] = (await once(child, 'message')) as [{ lags: number[]; raw: number[]; applied: number }];
   return reply;
 }
 
@@ -39,6 +39,8 @@ interface Row {
   max: number;
   ackP50: number;
   ackP99: number;
+  rawP50: number;
+  rawP99: number;
   writes: number;
   applied: number;
 }
@@ -65,6 +67,14 @@ async function run(engine: 'redis' | 'nats', url: string): Promise<Row> {
     if (lags.length !== LAG_WRITES) throw new Error(`${engine}: node B saw ${lags.length} of ${LAG_WRITES} writes`);
     acks.sort((x, y) => x - y);
 
+    progress(`${engine}: the transport alone, for comparison`);
+    for (let i = 0; i < LAG_WRITES; i++) {
+      await transport.publish('nova.bench.raw', String(wall()));
+      if (i % 10 === 0) await pause(1);
+    }
+    await pause(200);
+    const raw = (await ask(child)).raw.sort((x, y) => x - y);
+
     progress(`${engine}: throughput for ${THROUGHPUT_MS} ms with ${IN_FLIGHT} writes in flight`);
     let written = 0;
     const end = performance.now() + THROUGHPUT_MS;
@@ -81,7 +91,7 @@ async function run(engine: 'redis' | 'nats', url: string): Promise<Row> {
     const seconds = (performance.now() - started) / 1000;
     await pause(300);
     const { applied } = await ask(child);
-    return { engine, p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags[lags.length - 1]!, ackP50: percentile(acks, 50), ackP99: percentile(acks, 99), writes: written / seconds, applied: applied / seconds };
+    return { engine, p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags[lags.length - 1]!, ackP50: percentile(acks, 50), ackP99: percentile(acks, 99), rawP50: percentile(raw, 50), rawP99: percentile(raw, 99), writes: written / seconds, applied: applied / seconds };
   } finally {
     await a.stop();
     child.send('stop');
@@ -95,9 +105,12 @@ rows.push(await run('nats', process.env.NATS_URL ?? 'nats://127.0.0.1:4222'));
 
 const ms = (n: number) => n.toFixed(2);
 const table = [
-  '| transport | lag p50 | lag p99 | lag max | write ack p50 | write ack p99 | acknowledged writes/s (32 in flight) | applied on B /s |',
+  '| transport | lag p50 | lag p99 | lag max | transport alone p50 / p99 | write ack p50 / p99 | acknowledged writes/s (32 in flight) | applied on B /s |',
   '|---|---:|---:|---:|---:|---:|---:|---:|',
-  ...rows.map((r) => `| ${r.engine} | ${ms(r.p50)} ms | ${ms(r.p99)} ms | ${ms(r.max)} ms | ${ms(r.ackP50)} ms | ${ms(r.ackP99)} ms | ${fmt(r.writes)} | ${fmt(r.applied)} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.engine} | ${ms(r.p50)} ms | **${ms(r.p99)} ms** | ${ms(r.max)} ms | ${ms(r.rawP50)} / ${ms(r.rawP99)} ms | ${ms(r.ackP50)} / ${ms(r.ackP99)} ms | ${fmt(r.writes)} | ${fmt(r.applied)} |`,
+  ),
 ].join('\n');
 console.log(table);
 recordSection(

@@ -10,7 +10,11 @@ await store.start({ idleTimeoutMs: 3_600_000, absoluteTimeoutMs: 7_200_000, touc
 
 const wall = () => performance.timeOrigin + performance.now();
 let lags: number[] = [];
+let raw: number[] = [];
 let applied = 0;
+
+// The floor: the transport alone, same processes, same pacing, no store and no signing.
+await transport.subscribe('nova.bench.raw', (text) => raw.push(wall() - Number(text)));
 
 // Subscribed after the store, so on this channel the store has applied a message before we see it.
 await transport.subscribe('nova.bench.sessions', (text) => {
@@ -24,8 +28,9 @@ await transport.subscribe('nova.bench.sessions', (text) => {
 
 process.on('message', (m: string) => {
   if (m === 'report') {
-    process.send!({ lags, applied });
+    process.send!({ lags, raw, applied });
     lags = [];
+    raw = [];
     applied = 0;
   } else if (m === 'stop') {
     void store.stop().then(() => process.exit(0));
