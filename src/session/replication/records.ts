@@ -50,6 +50,9 @@ function toWire(r: SessionRecord): RecordWire {
   return [r.id, r.created, r.lastSeen, fields, r.killed ? 1 : 0, r.movedTo ?? []];
 }
 
+/** Only legitimate nodes send touches, for sessions that exist; this only bounds a backlog. */
+const EARLY_TOUCHES = 10_000;
+
 function entrySize(key: string, text: string | null): number {
   return text === null ? 0 : Buffer.byteLength(key, 'utf8') + Buffer.byteLength(text, 'utf8');
 }
@@ -70,6 +73,8 @@ export class ReplicaState {
   readonly records = new Map<string, SessionRecord>();
   /** Live sessions, the number `maxSessions` limits. */
   live = 0;
+  /** Touches that arrived before their session did (see `touch`). */
+  private readonly early = new Map<string, number>();
 
   constructor(private readonly now: () => number) {}
 
@@ -116,18 +121,27 @@ export class ReplicaState {
     if (old.killed) return this.kill(newId, old.created, depth + 1);
     this.times(old, created, lastSeen);
     for (const [key, text, t, n] of fields) this.set(oldId, key, text, { t, n }, created, lastSeen, depth + 1);
-    const target = this.record(newId, old.created, lastSeen);
-    this.times(target, old.created, lastSeen);
+    const target = this.record(newId, old.created, old.lastSeen);
+    this.times(target, old.created, old.lastSeen);
     if (old.movedTo?.includes(newId)) return;
     if (isLive(old)) this.died(old);
     (old.movedTo ??= []).push(newId);
-    for (const [key, f] of old.fields) this.set(newId, key, f.text, f, old.created, lastSeen, depth + 1);
+    for (const [key, f] of old.fields) this.set(newId, key, f.text, f, old.created, old.lastSeen, depth + 1);
   }
 
-  /** Only moves `lastSeen` later, and only on a live session. */
+  /**
+   * Only moves `lastSeen` later (and on to where the session moved). A touch can overtake the edit that
+   * created the session here (another node created it, a third read it); it waits, bounded, for
+   * that edit, or the nodes would disagree on when the session goes idle.
+   */
   touch(id: string, lastSeen: number): void {
     const record = this.records.get(id);
-    if (record !== undefined && isLive(record) && lastSeen > record.lastSeen) record.lastSeen = lastSeen;
+    if (record === undefined) {
+      if (this.early.size >= EARLY_TOUCHES) this.early.delete(this.early.keys().next().value!);
+      this.early.set(id, Math.max(lastSeen, this.early.get(id) ?? 0));
+    } else {
+      this.times(record, record.created, lastSeen);
+    }
   }
 
   /** Forget a tombstone for good (its time is up). */
@@ -156,15 +170,15 @@ export class ReplicaState {
     const record = this.record(id, created, lastSeen);
     this.times(record, created, lastSeen);
     for (const [key, text, t, n] of fields) this.set(id, key, text, { t, n }, created, lastSeen);
-    // Not the old id's lastSeen: how late a touch reached it before the rotation depends on the
-    // order messages arrived in, and the new id's own record carries its real lastSeen.
-    for (const next of movedTo) this.rotate(id, next, [], created, 0);
+    for (const next of movedTo) this.rotate(id, next, [], created, lastSeen);
   }
 
   private record(id: string, created: number, lastSeen: number): SessionRecord {
     let record = this.records.get(id);
     if (record === undefined) {
-      record = { id, created, lastSeen, diedAt: 0, fields: new Map(), killed: false, movedTo: undefined, bytes: 0 };
+      const touched = this.early.get(id);
+      if (touched !== undefined) this.early.delete(id);
+      record = { id, created, lastSeen: Math.max(lastSeen, touched ?? 0), diedAt: 0, fields: new Map(), killed: false, movedTo: undefined, bytes: 0 };
       this.records.set(id, record);
       this.live++;
     }
@@ -176,8 +190,27 @@ export class ReplicaState {
     record.diedAt = this.now();
   }
 
-  private times(record: SessionRecord, created: number, lastSeen: number): void {
-    if (created < record.created) record.created = created;
-    if (isLive(record) && lastSeen > record.lastSeen) record.lastSeen = lastSeen;
+  /**
+   * `created` only moves earlier and `lastSeen` only later, and a rotated id passes both on to
+   * where it moved: use of the old id counts as use of the session, whichever order the
+   * rotation and that use arrive in.
+   */
+  private times(record: SessionRecord, created: number, lastSeen: number, depth = 0): void {
+    if (record.killed) return;
+    let changed = false;
+    if (created < record.created) {
+      record.created = created;
+      changed = true;
+    }
+    if (lastSeen > record.lastSeen) {
+      record.lastSeen = lastSeen;
+      changed = true;
+    }
+    if (changed && record.movedTo !== undefined && depth < 64) {
+      for (const next of record.movedTo) {
+        const target = this.records.get(next);
+        if (target !== undefined) this.times(target, record.created, record.lastSeen, depth + 1);
+      }
+    }
   }
 }
