@@ -25,8 +25,19 @@ if (cluster.isPrimary) {
   const fork = () => cluster.fork(env);
   for (let i = 0; i < count; i++) fork();
   // A worker that dies is replaced; the new one pulls the sessions from the others as it starts.
+  // One that dies before it ever listened has a start-up problem (its message is above): starting
+  // it again would only loop, so the cluster stops instead.
+  const served = new Set<number>();
+  cluster.on('listening', (worker) => served.add(worker.id));
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
+    if (!served.has(worker.id)) {
+      stopping = true;
+      console.error(`nova-ts cluster: worker ${worker.process.pid} failed to start (${signal ?? code}); stopping`);
+      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
+      process.exitCode = 1;
+      return;
+    }
     console.error(`nova-ts cluster: worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
     fork();
   });

@@ -24,6 +24,14 @@ export interface BusOptions {
 type Handler = (body: unknown, from: string) => void;
 
 const MAC_LENGTH = 43;
+const MAC_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+/** Larger frames are refused before any HMAC is computed: NATS's default limit is 1 MiB. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+/**
+ * A frame older (or further in the future) than this is refused, so a recorded message cannot be
+ * replayed later. Nodes' clocks must agree to within it (they must for expiry anyway).
+ */
+const FRESHNESS_MS = 5 * 60_000;
 const CLUSTER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
@@ -76,17 +84,29 @@ export class Bus {
     return `nova.${this.cluster}.${name}`;
   }
 
-  /** Sign and publish; resolves when the transport acknowledged. */
+  /**
+   * Sign and publish; resolves when the transport acknowledged. The MAC covers the channel too,
+   * so a message recorded on one channel cannot be replayed on another, and a send time, so it
+   * cannot be replayed much later.
+   */
   publish(name: string, body: unknown): Promise<void> {
-    const json = JSON.stringify({ n: this.node, b: body });
-    return this.options.transport.publish(this.channel(name), `${this.mac(this.keys[0]!, json)}.${json}`);
+    const channel = this.channel(name);
+    const json = JSON.stringify({ n: this.node, t: Date.now(), b: body });
+    return this.options.transport.publish(channel, `${this.mac(this.keys[0]!, channel, json)}.${json}`);
   }
 
   /** `handler` gets every authentic message on `name`, this node's own included. */
   subscribe(name: string, handler: Handler): Promise<Unsubscribe> {
-    return this.options.transport.subscribe(this.channel(name), (text) => {
-      const message = this.open(text);
-      if (message !== undefined) handler(message.b, message.n);
+    const channel = this.channel(name);
+    return this.options.transport.subscribe(channel, (text) => {
+      // Nothing that arrives on the bus may take the process down: transports treat a throwing
+      // handler as a bug and rethrow, and every node receives the same message.
+      try {
+        const message = this.open(channel, text);
+        if (message !== undefined) handler(message.b, message.n);
+      } catch (err) {
+        this.warn(`nova-ts: a message on cluster "${this.cluster}" could not be handled: ${(err as Error)?.message ?? String(err)}`);
+      }
     });
   }
 
@@ -94,18 +114,22 @@ export class Bus {
     this.options.transport.onReconnect(listener);
   }
 
-  private mac(key: Buffer, json: string): string {
-    return createHmac('sha256', key).update(json).digest('base64url');
+  private mac(key: Buffer, channel: string, json: string): string {
+    return createHmac('sha256', key).update(channel).update('\n').update(json).digest('base64url');
   }
 
-  private open(text: string): { n: string; b: unknown } | undefined {
-    if (typeof text === 'string' && text.length > MAC_LENGTH + 1 && text[MAC_LENGTH] === '.') {
+  private open(channel: string, text: string): { n: string; b: unknown } | undefined {
+    if (typeof text === 'string' && text.length > MAC_LENGTH + 1 && text.length <= MAX_FRAME_BYTES && text[MAC_LENGTH] === '.') {
+      const macText = text.slice(0, MAC_LENGTH);
       const json = text.slice(MAC_LENGTH + 1);
-      const given = Buffer.from(text.slice(0, MAC_LENGTH));
-      if (this.keys.some((key) => timingSafeEqual(given, Buffer.from(this.mac(key, json))))) {
+      // Both sides are 43 base64url characters, so the comparison sees equal lengths.
+      const given = MAC_PATTERN.test(macText) ? Buffer.from(macText) : undefined;
+      if (given !== undefined && this.keys.some((key) => timingSafeEqual(given, Buffer.from(this.mac(key, channel, json))))) {
         try {
-          const message = JSON.parse(json) as { n?: unknown; b?: unknown };
-          if (typeof message.n === 'string') return { n: message.n, b: message.b };
+          const message = JSON.parse(json) as { n?: unknown; t?: unknown; b?: unknown };
+          if (typeof message.n === 'string' && typeof message.t === 'number' && Math.abs(Date.now() - message.t) <= FRESHNESS_MS) {
+            return { n: message.n, b: message.b };
+          }
         } catch {
           // an authentic but unreadable message is a bug on the sender; refuse it like a forgery
         }

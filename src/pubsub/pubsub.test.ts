@@ -118,6 +118,27 @@ describe('pub/sub (Nova nova_pubsub)', () => {
     await a!.stop();
   });
 
+  it('a join whose subscription failed leaves nothing behind: the next join subscribes again', async () => {
+    const bus = inProcessBus();
+    const transport = bus.transport();
+    const a = createPubSub({ transport, secret: SECRET });
+    const b = createPubSub({ transport: bus.transport(), secret: SECRET });
+    await a.start();
+    await b.start();
+    const subscribe = transport.subscribe.bind(transport);
+    let fail = true;
+    transport.subscribe = (channel, handler) => (fail && channel.endsWith('pubsub.room') ? Promise.reject(new Error('engine said no')) : subscribe(channel, handler));
+    await assert.rejects(a.join('room', () => {}), /engine said no/);
+    fail = false;
+    const got: unknown[] = [];
+    await a.join('room', (m) => got.push(m.payload));
+    await b.broadcast('room', 't', 'hello');
+    await settle();
+    assert.deepEqual(got, ['hello']);
+    await a.stop();
+    await b.stop();
+  });
+
   it('keeps delivering to other members when one throws', async () => {
     const [a] = await cluster(1);
     const got: string[] = [];

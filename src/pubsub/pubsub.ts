@@ -56,6 +56,7 @@ export class PubSub {
   private readonly bus: Bus;
   private readonly local = new Map<string, Set<Member>>();
   private readonly subscriptions = new Map<string, Unsubscribe>();
+  private readonly subscribing = new Map<string, Promise<Unsubscribe>>();
   private readonly peers = new Map<string, { seen: number; channels: Record<string, number> }>();
   private presenceTimer: NodeJS.Timeout | undefined;
   private readonly presenceIntervalMs: number;
@@ -93,7 +94,20 @@ export class PubSub {
     let members = this.local.get(channel);
     if (members === undefined) {
       this.local.set(channel, (members = new Set()));
-      this.subscriptions.set(channel, await this.bus.subscribe(`pubsub.${channel}`, (body, from) => this.deliver(channel, body, from)));
+      // Concurrent joins of a new channel wait for the same subscription.
+      const subscribing = this.bus.subscribe(`pubsub.${channel}`, (body, from) => this.deliver(channel, body, from));
+      this.subscribing.set(channel, subscribing);
+      try {
+        this.subscriptions.set(channel, await subscribing);
+      } catch (err) {
+        // Forget the channel, so the next join subscribes again instead of joining a deaf one.
+        if (this.local.get(channel) === members) this.local.delete(channel);
+        throw err;
+      } finally {
+        this.subscribing.delete(channel);
+      }
+    } else {
+      await this.subscribing.get(channel);
     }
     members.add(member);
     await this.announce(false).catch(() => {});

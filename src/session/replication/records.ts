@@ -117,6 +117,9 @@ export class ReplicaState {
 
   /** `oldId`'s keys (the rotating node's view plus anything else known here) move to `newId`. */
   rotate(oldId: string, newId: string, fields: readonly FieldWire[], created: number, lastSeen: number, depth = 0): void {
+    // Ids are fresh when rotated to, so a rotation that closes a loop (X→Y, Y→X) can only come
+    // from a broken node; following it would never end.
+    if (this.reaches(newId, oldId)) return;
     const old = this.record(oldId, created, lastSeen);
     if (old.killed) return this.kill(newId, old.created, depth + 1);
     this.times(old, created, lastSeen);
@@ -183,6 +186,20 @@ export class ReplicaState {
       this.live++;
     }
     return record;
+  }
+
+  /** True when `to` is `from` or can be reached from it through rotations. */
+  private reaches(from: string, to: string): boolean {
+    const seen = new Set<string>();
+    const stack = [from];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (id === to) return true;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      for (const next of this.records.get(id)?.movedTo ?? []) stack.push(next);
+    }
+    return false;
   }
 
   private died(record: SessionRecord): void {

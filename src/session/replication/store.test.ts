@@ -159,6 +159,60 @@ describe('replicated memory store', () => {
     assert.ok(pings <= 15, `${pings} pings for ${reads.length} reads`);
     await a.stop();
   });
+
+  it('caps tombstones at maxSessions, so a login/logout loop cannot grow every node', async () => {
+    const bus = inProcessBus();
+    const a = node(bus);
+    await a.start({ ...OPTIONS, maxSessions: 10 });
+    for (let i = 0; i < 200; i++) {
+      const [old, fresh] = [generateSessionId(), generateSessionId()];
+      await a.setValue(old, 'user', i);
+      await a.rotate(old, fresh);
+      await a.deleteValue(fresh);
+    }
+    a.expireNow();
+    assert.equal(a.liveSessions, 0);
+    assert.ok(a.size <= 10, `${a.size} records kept`);
+    await a.stop();
+  });
+
+  it('pushes its state again after a publish the transport refused without disconnecting', async () => {
+    const bus = inProcessBus();
+    const a = node(bus, { repairDelayMs: 20 });
+    const b = node(bus);
+    await a.start(OPTIONS);
+    await b.start(OPTIONS);
+    const transport = (a as unknown as { bus: { transport: { publish: (c: string, m: string) => Promise<void> } } }).bus.transport;
+    const publish = transport.publish.bind(transport);
+    let refuse = true;
+    transport.publish = (channel, message) => (refuse && message.includes('"ops"') ? Promise.reject(new Error('NOPERM')) : publish(channel, message));
+    const id = generateSessionId();
+    await assert.rejects(a.setValue(id, 'user', 'ada'), /NOPERM/);
+    refuse = false;
+    await waitFor(async () => (await b.getValue(id, 'user')) === 'ada');
+    await a.stop();
+    await b.stop();
+  });
+
+  it('records a logout of an unknown id when it cannot confirm it is up to date', async () => {
+    const bus = inProcessBus();
+    const a = node(bus, { barrierTimeoutMs: 20 });
+    const b = node(bus);
+    await a.start(OPTIONS);
+    await b.start(OPTIONS);
+    const id = generateSessionId();
+    // a misses b's write and its own ping: it cannot tell the id is unknown everywhere.
+    const deliver = bus.deliver;
+    bus.deliver = () => {};
+    await b.setValue(id, 'user', 'ada');
+    const logout = a.deleteValue(id);
+    await new Promise((r) => setTimeout(r, 5));
+    bus.deliver = deliver; // back before the barrier gives up, so the logout itself gets through
+    await logout;
+    await waitFor(async () => (await b.getValue(id, 'user')) === undefined);
+    await a.stop();
+    await b.stop();
+  });
 });
 
 async function waitFor(check: () => Promise<boolean>, limitMs = 3000): Promise<void> {

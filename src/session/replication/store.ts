@@ -28,6 +28,8 @@ export interface ReplicatedStoreOptions {
   barrierTimeoutMs?: number;
   /** How often the expiry sweep runs. Default 1000 ms. */
   sweepIntervalMs?: number;
+  /** After a publish that was not acknowledged, how long until this node pushes its state again. Default 1000 ms. */
+  repairDelayMs?: number;
   /** Where refused messages and failed background sends are reported. Default `console.warn`. */
   warn?: (message: string) => void;
 }
@@ -49,7 +51,42 @@ export interface ReplicatedSessionStore extends SessionStore {
   dump(): RecordWire[];
 }
 
-const CHUNK = 500; // ops or records per message: a few hundred KiB at most
+/**
+ * A message's budget, well under NATS's default 1 MiB payload limit (MAX_FRAME_BYTES). One op or
+ * record is at most a session's size (`maxSessionBytes`, 64 KiB by default) plus its stamps, so
+ * messages are cut by estimated size, not by count.
+ */
+const MESSAGE_BUDGET = 256 * 1024;
+
+/** Roughly the JSON length of an op or record: its strings, plus room for numbers and quoting. */
+function weight(value: unknown): number {
+  if (typeof value === 'string') return value.length + 8;
+  if (Array.isArray(value)) {
+    let sum = 4;
+    for (const item of value) sum += weight(item);
+    return sum;
+  }
+  return 24;
+}
+
+/** Cut `items` into runs whose estimated size stays within the message budget. */
+function batches<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  let run: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    const w = weight(item);
+    if (run.length > 0 && size + w > MESSAGE_BUDGET) {
+      out.push(run);
+      run = [];
+      size = 0;
+    }
+    run.push(item);
+    size += w;
+  }
+  if (run.length > 0) out.push(run);
+  return out;
+}
 
 class ReplicatedStore implements ReplicatedSessionStore {
   readonly name = 'replicated-memory';
@@ -68,13 +105,17 @@ class ReplicatedStore implements ReplicatedSessionStore {
     sent: 0,
     inFlight: false,
     /** Callers waiting for the next ping, which goes out when the one in flight is back. */
-    waiting: undefined as { done: Promise<void>; release: () => void } | undefined,
+    waiting: undefined as { done: Promise<boolean>; release: (caughtUp: boolean) => void } | undefined,
     /** What to run when ping k comes back. */
     back: new Map<number, () => void>(),
   };
   private joined: (() => void) | undefined;
+  private repair: NodeJS.Timeout | undefined;
+  private listening = false;
+  /** Nodes we are sending our state to right now. */
+  private readonly transfers = new Set<string>();
 
-  constructor(private readonly settings: ReplicatedStoreOptions & { joinTimeoutMs: number; barrierTimeoutMs: number; sweepIntervalMs: number }) {
+  constructor(private readonly settings: ReplicatedStoreOptions & { joinTimeoutMs: number; barrierTimeoutMs: number; sweepIntervalMs: number; repairDelayMs: number }) {
     this.bus = new Bus({ transport: settings.transport, secret: settings.secret, cluster: settings.cluster, warn: settings.warn });
     this.clock = new HybridClock(this.bus.node);
   }
@@ -99,7 +140,11 @@ class ReplicatedStore implements ReplicatedSessionStore {
       await this.bus.subscribe(`sessions.${this.node}`, (body, from) => this.receive(body, from, true)),
     ];
     this.running = true;
-    this.bus.onReconnect(() => this.background(this.resync(), 'resync after reconnect'));
+    if (!this.listening) {
+      this.listening = true; // transports keep their listeners: register once, however often started
+      this.bus.onReconnect(() => this.running && this.background(this.resync(), 'resync after reconnect'));
+    }
+    clearInterval(this.sweepTimer);
     this.sweepTimer = setInterval(() => this.sweep(1), this.settings.sweepIntervalMs).unref();
     await this.resync();
   }
@@ -107,6 +152,8 @@ class ReplicatedStore implements ReplicatedSessionStore {
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.sweepTimer);
+    clearTimeout(this.repair);
+    this.repair = undefined;
     await Promise.allSettled(this.subscriptions.map((off) => off()));
     this.subscriptions = [];
     await this.bus.stop();
@@ -146,8 +193,16 @@ class ReplicatedStore implements ReplicatedSessionStore {
   }
 
   async deleteValue(id: string, key?: string): Promise<void> {
-    const record = await this.lookup(id);
-    // Unknown ids get nothing, as in every store: an anonymous logout records nothing.
+    const now = this.ready();
+    let record = this.find(id, now);
+    if (record === undefined) {
+      const caughtUp = await this.barrier();
+      record = this.find(id, this.ready());
+      // Unknown ids get nothing, as in every store: an anonymous logout records nothing. But if
+      // the barrier could not confirm we are up to date, the session may exist elsewhere: a
+      // logout must not be lost, so it is recorded and sent anyway (tombstones are capped).
+      if (record === undefined && key === undefined && !caughtUp) return this.issue(['k', id, ...this.stamp(), now]);
+    }
     if (record === undefined || !isLive(record)) return;
     if (key === undefined) return this.issue(['k', id, ...this.stamp(), record.created]);
     await this.issue(['s', id, key, null, ...this.stamp(), record.created, record.lastSeen]);
@@ -208,11 +263,30 @@ class ReplicatedStore implements ReplicatedSessionStore {
       const ops = this.outbox;
       this.outbox = [];
       this.sending = undefined;
-      const sends: Promise<void>[] = [];
-      for (let i = 0; i < ops.length; i += CHUNK) sends.push(this.bus.publish('sessions', { ops: ops.slice(i, i + CHUNK) } satisfies Message));
-      return Promise.all(sends).then(() => undefined);
+      const sends = batches(ops).map((run) => this.bus.publish('sessions', { ops: run } satisfies Message));
+      return Promise.all(sends).then(
+        () => undefined,
+        (err: unknown) => {
+          // Applied here but not confirmed there: push our whole state again until it gets through.
+          this.repairSoon();
+          throw err;
+        },
+      );
     });
     return this.sending;
+  }
+
+  /**
+   * After a publish the transport refused or never acknowledged (a timeout without a disconnect,
+   * an error reply), the other nodes may lack edits this node has applied; no reconnect will come
+   * to trigger a resync, so schedule one, and again until one succeeds.
+   */
+  private repairSoon(): void {
+    if (this.repair !== undefined || !this.running) return;
+    this.repair = setTimeout(() => {
+      this.repair = undefined;
+      this.resync().catch(() => this.repairSoon());
+    }, this.settings.repairDelayMs).unref();
   }
 
   private background(work: Promise<unknown>, what: string): void {
@@ -266,13 +340,13 @@ class ReplicatedStore implements ReplicatedSessionStore {
    * ids costs one ping per round trip, not one per request. A transport that is down costs each
    * caller at most `barrierTimeoutMs`.
    */
-  private barrier(): Promise<void> {
+  private barrier(): Promise<boolean> {
     const pings = this.pings;
     if (pings.waiting === undefined) {
-      let release!: () => void;
-      const done = new Promise<void>((resolve) => (release = resolve));
-      const timer = setTimeout(release, this.settings.barrierTimeoutMs);
-      pings.waiting = { done, release: () => (clearTimeout(timer), release()) };
+      let release!: (caughtUp: boolean) => void;
+      const done = new Promise<boolean>((resolve) => (release = resolve));
+      const timer = setTimeout(() => release(false), this.settings.barrierTimeoutMs);
+      pings.waiting = { done, release: (caughtUp) => (clearTimeout(timer), release(caughtUp)) };
     }
     const { done } = pings.waiting;
     if (!pings.inFlight) {
@@ -292,18 +366,18 @@ class ReplicatedStore implements ReplicatedSessionStore {
     }
     const k = ++pings.sent;
     let settled = false;
-    const settle = () => {
+    const settle = (caughtUp: boolean) => {
       if (settled) return;
       settled = true;
       clearTimeout(lost);
       pings.back.delete(k);
-      batch.release();
+      batch.release(caughtUp);
       this.ping(); // the callers that arrived meanwhile, if any
     };
     // A ping that never comes back (transport down) must not block later ones.
-    const lost = setTimeout(settle, this.settings.barrierTimeoutMs);
-    pings.back.set(k, settle);
-    this.bus.publish(`sessions.${this.node}`, { ping: k } satisfies Message).catch(settle);
+    const lost = setTimeout(() => settle(false), this.settings.barrierTimeoutMs);
+    pings.back.set(k, () => settle(true));
+    this.bus.publish(`sessions.${this.node}`, { ping: k } satisfies Message).catch(() => settle(false));
   }
 
   // ---- edits from anywhere ----
@@ -341,25 +415,56 @@ class ReplicatedStore implements ReplicatedSessionStore {
         this.state.mergeWire(r);
       }
     } else if (message.hello === true && !direct) {
-      this.background(this.sendRecords(`sessions.${from}`).then(() => this.bus.publish(`sessions.${from}`, { synced: true } satisfies Message)), 'a state transfer');
+      // One transfer per asking node at a time, however often it (or a replay) asks.
+      if (this.transfers.has(from)) return;
+      this.transfers.add(from);
+      this.background(
+        this.sendRecords(`sessions.${from}`)
+          .then(() => this.bus.publish(`sessions.${from}`, { synced: true } satisfies Message))
+          .finally(() => this.transfers.delete(from)),
+        'a state transfer',
+      );
+      return;
     } else if (message.synced === true && direct) {
       this.joined?.();
     }
   }
 
   private async sendRecords(channel: string): Promise<void> {
-    let chunk: RecordWire[] = [];
+    let run: RecordWire[] = [];
+    let size = 0;
     for (const record of this.state.wire()) {
-      chunk.push(record);
-      if (chunk.length === CHUNK) {
-        await this.bus.publish(channel, { records: chunk } satisfies Message);
-        chunk = [];
+      const w = weight(record);
+      if (run.length > 0 && size + w > MESSAGE_BUDGET) {
+        await this.bus.publish(channel, { records: run } satisfies Message);
+        run = [];
+        size = 0;
       }
+      run.push(record);
+      size += w;
     }
-    if (chunk.length > 0) await this.bus.publish(channel, { records: chunk } satisfies Message);
+    if (run.length > 0) await this.bus.publish(channel, { records: run } satisfies Message);
   }
 
   // ---- expiry ----
+
+  /**
+   * Tombstones are bounded like live sessions, as in the memory store: a login/logout loop would
+   * otherwise grow every node for a whole absolute timeout. Past `maxSessions` the ones first in
+   * the index go (roughly the oldest); a late edit to such an id can then only create a session
+   * holding that edit, never bring old data back.
+   */
+  private capTombstones(): void {
+    let excess = this.state.records.size - this.state.live - this.options.maxSessions;
+    if (excess <= 0) return;
+    for (const record of this.state.records.values()) {
+      if (excess <= 0) return;
+      if (!isLive(record)) {
+        this.state.drop(record.id);
+        excess--;
+      }
+    }
+  }
 
   /**
    * Walk the records a slice at a time (at most `budgetMs` per turn), ending sessions whose time is
@@ -368,6 +473,7 @@ class ReplicatedStore implements ReplicatedSessionStore {
    */
   private sweep(budgetMs: number): void {
     if (!this.running) return;
+    this.capTombstones();
     const now = this.now();
     const deadline = performance.now() + budgetMs;
     this.sweepCursor ??= this.state.records.values();
@@ -411,6 +517,7 @@ export function replicatedStore(options: ReplicatedStoreOptions): ReplicatedSess
     joinTimeoutMs: options.joinTimeoutMs ?? 1000,
     barrierTimeoutMs: options.barrierTimeoutMs ?? 250,
     sweepIntervalMs: options.sweepIntervalMs ?? 1000,
+    repairDelayMs: options.repairDelayMs ?? 1000,
   };
   for (const [name, value] of Object.entries(timing)) {
     if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw errors.config(`replication.${name}`, 'must be a positive number of milliseconds');
