@@ -48,3 +48,22 @@ export interface Transport {
   /** `listener` runs each time the engine is reachable again after a loss. */
   onReconnect(listener: () => void): void;
 }
+
+/**
+ * Run one subscriber's handler so that its exception neither keeps the message from the other
+ * handlers nor goes unnoticed: it is rethrown on its own, as an uncaught exception (a handler bug).
+ *
+ * @example
+ * ```ts
+ * for (const handler of handlers) callSafely(() => handler(message));
+ * ```
+ */
+export function callSafely(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
+}

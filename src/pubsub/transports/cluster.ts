@@ -18,7 +18,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { errors } from '../../errors.js';
-import type { Transport, Unsubscribe } from '../transport.js';
+import { callSafely, type Transport, type Unsubscribe } from '../transport.js';
 
 type Handler = (message: string) => void;
 
@@ -48,17 +48,6 @@ function isWire(value: unknown): value is Wire {
       return typeof m.ack === 'number';
     default:
       return false;
-  }
-}
-
-/** One handler's exception must not keep the message from the others, nor go unnoticed. */
-function callSafely(handler: Handler, message: string): void {
-  try {
-    handler(message);
-  } catch (err) {
-    queueMicrotask(() => {
-      throw err;
-    });
   }
 }
 
@@ -150,7 +139,7 @@ class ClusterTransport implements Transport {
   /** Called by the process's dispatcher for every message the primary relays. */
   deliver(channel: string, message: string): void {
     // A copy: a handler may unsubscribe (itself or another) while the message is being handed out.
-    for (const sub of [...(this.channels.get(channel) ?? [])]) callSafely(sub.handler, message);
+    for (const sub of [...(this.channels.get(channel) ?? [])]) callSafely(() => sub.handler(message));
   }
 
   private send(build: (ack: number) => Wire): Promise<void> {

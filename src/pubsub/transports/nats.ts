@@ -13,9 +13,10 @@
  * order it was sent (one NATS server; a cluster of servers does not order across publishers).
  */
 import type { NatsConnection, Status, Subscription } from '@nats-io/transport-node';
-import { errors, withCause, type NovaError } from '../../errors.js';
+import { errors, withCause } from '../../errors.js';
+import { AckWaits } from '../ack-wait.js';
 import { StartOnce } from '../start-once.js';
-import type { Transport, Unsubscribe } from '../transport.js';
+import { callSafely, type Transport, type Unsubscribe } from '../transport.js';
 
 type Handler = (message: string) => void;
 
@@ -56,16 +57,6 @@ function endpoints(servers: string[]): string {
     .join(', ');
 }
 
-/** One handler's exception must not keep the message from the others, nor go unnoticed. */
-function callSafely(fn: () => void): void {
-  try {
-    fn();
-  } catch (err) {
-    queueMicrotask(() => {
-      throw err;
-    });
-  }
-}
 
 class NatsTransport implements Transport {
   readonly name = 'nats';
@@ -77,7 +68,7 @@ class NatsTransport implements Transport {
   private readonly subs = new Set<Subscription>();
   private readonly reconnectListeners: (() => void)[] = [];
   /** Rejects every call still waiting for NATS when the transport stops. */
-  private readonly inFlight = new Set<(err: NovaError) => void>();
+  private readonly inFlight = new AckWaits();
   private readonly where: string;
 
   constructor(
@@ -101,8 +92,7 @@ class NatsTransport implements Transport {
   async stop(): Promise<void> {
     await this.life.stop();
     this.connected = false;
-    for (const reject of this.inFlight) reject(errors.pubsubUnavailable('the nats transport was stopped'));
-    this.inFlight.clear();
+    this.inFlight.rejectAll(errors.pubsubUnavailable('the nats transport was stopped'));
     for (const sub of this.subs) unsubscribeQuietly(sub);
     this.subs.clear();
     const nc = this.nc;
@@ -227,23 +217,12 @@ class NatsTransport implements Transport {
 
   /** Wait for NATS at most `ackTimeoutMs`, and not past `stop()`. */
   private bounded(promise: Promise<void>, what: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const fail = (err: NovaError) => {
-        clearTimeout(timer);
-        this.inFlight.delete(fail);
-        reject(err);
-      };
-      const timer = setTimeout(() => fail(errors.pubsubUnavailable(`NATS at ${this.where} did not confirm a ${what} within ${this.ackTimeoutMs} ms`)), this.ackTimeoutMs);
-      this.inFlight.add(fail);
-      promise.then(
-        () => {
-          clearTimeout(timer);
-          this.inFlight.delete(fail);
-          resolve();
-        },
-        (err: unknown) => fail(withCause(errors.pubsubUnavailable(`lost the connection to NATS at ${this.where} during a ${what}`), err)),
-      );
-    });
+    return this.inFlight.bounded(
+      promise,
+      this.ackTimeoutMs,
+      () => errors.pubsubUnavailable(`NATS at ${this.where} did not confirm a ${what} within ${this.ackTimeoutMs} ms`),
+      (err) => withCause(errors.pubsubUnavailable(`lost the connection to NATS at ${this.where} during a ${what}`), err),
+    );
   }
 
   /** A client message should never carry a server URL, but if it did, no secret is repeated. */

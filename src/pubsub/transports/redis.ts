@@ -9,9 +9,10 @@
  * Redis pub/sub keeps nothing for a disconnected subscriber: what is published while a node is
  * away is lost to it, which is why `onReconnect` listeners run after every loss.
  */
-import { errors, withCause, type NovaError } from '../../errors.js';
+import { errors, withCause } from '../../errors.js';
+import { AckWaits } from '../ack-wait.js';
 import { StartOnce } from '../start-once.js';
-import type { Transport, Unsubscribe } from '../transport.js';
+import { callSafely, type Transport, type Unsubscribe } from '../transport.js';
 
 type Handler = (message: string) => void;
 type Listener = (message: string, channel: string) => void;
@@ -55,16 +56,6 @@ function endpoint(url: string): string {
   }
 }
 
-/** One handler's exception must not keep the message from the others, nor go unnoticed. */
-function callSafely(fn: () => void): void {
-  try {
-    fn();
-  } catch (err) {
-    queueMicrotask(() => {
-      throw err;
-    });
-  }
-}
 
 interface ChannelEntry {
   handlers: Set<{ handler: Handler }>;
@@ -81,7 +72,7 @@ class RedisTransport implements Transport {
   private readonly channels = new Map<string, ChannelEntry>();
   private readonly reconnectListeners: (() => void)[] = [];
   /** Rejects every call still waiting for Redis when the transport stops. */
-  private readonly inFlight = new Set<(err: NovaError) => void>();
+  private readonly inFlight = new AckWaits();
   private lost = false;
   private readonly where: string;
   private readonly onLost = () => {
@@ -110,8 +101,7 @@ class RedisTransport implements Transport {
 
   async stop(): Promise<void> {
     await this.life.stop();
-    for (const reject of this.inFlight) reject(errors.pubsubUnavailable('the redis transport was stopped'));
-    this.inFlight.clear();
+    this.inFlight.rejectAll(errors.pubsubUnavailable('the redis transport was stopped'));
     this.channels.clear();
     this.release(this.publisher, this.given.client === undefined);
     this.release(this.subscriber, true);
@@ -182,28 +172,18 @@ class RedisTransport implements Transport {
 
   /** Wait for Redis at most `ackTimeoutMs`, and not past `stop()`. */
   private bounded<T>(promise: Promise<T>, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const fail = (err: NovaError) => {
-        clearTimeout(timer);
-        this.inFlight.delete(fail);
-        reject(err);
-      };
-      const timer = setTimeout(() => fail(errors.pubsubUnavailable(`redis at ${this.where} did not answer a ${what} within ${this.ackTimeoutMs} ms`)), this.ackTimeoutMs);
-      this.inFlight.add(fail);
-      promise.then(
-        (value) => {
-          clearTimeout(timer);
-          this.inFlight.delete(fail);
-          resolve(value);
-        },
-        (err: unknown) => {
-          const offline = err instanceof Error && /Offline|Closed|Disconnect|Socket/.test(err.constructor.name);
-          const reason = offline ? `not connected to redis at ${this.where}` : `redis at ${this.where} refused a ${what}`;
-          fail(withCause(errors.pubsubUnavailable(reason), err));
-        },
-      );
-    });
+    return this.inFlight.bounded(
+      promise,
+      this.ackTimeoutMs,
+      () => errors.pubsubUnavailable(`redis at ${this.where} did not answer a ${what} within ${this.ackTimeoutMs} ms`),
+      (err) => {
+        const offline = err instanceof Error && /Offline|Closed|Disconnect|Socket/.test(err.constructor.name);
+        const reason = offline ? `not connected to redis at ${this.where}` : `redis at ${this.where} refused a ${what}`;
+        return withCause(errors.pubsubUnavailable(reason), err);
+      },
+    );
   }
+
 
   private async connect(): Promise<void> {
     let createClient: typeof import('redis').createClient;
