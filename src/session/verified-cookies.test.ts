@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { VerifiedCookies } from './verified-cookies.js';
 
 describe('VerifiedCookies', () => {
@@ -28,5 +30,27 @@ describe('VerifiedCookies', () => {
     cache.add('c', '3');
     cache.add('d', '4');
     assert.equal(cache.get('hot'), 'id');
+  });
+
+  it('does not keep the Cookie header a value was cut from alive', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heap = () => {
+      gc();
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    const cache = new VerifiedCookies(2_000);
+    const before = heap();
+    for (let i = 0; i < 2_000; i += 1) {
+      // What a request with many cookies gives the session step: a short slice of a long header.
+      const header = `${'x'.repeat(50_000)}${i};session_id=${'v'.repeat(70)}.${String(i).padStart(16, '0')}`;
+      const value = header.slice(header.indexOf('session_id=') + 11);
+      cache.add(value, value.slice(0, 43));
+    }
+    const grown = heap() - before;
+    // 2,000 headers of 50 KB are 100 MB; the values and ids themselves are about 300 KB.
+    assert.ok(grown < 5 * 1024 * 1024, `the cache holds ${(grown / 1024 / 1024).toFixed(1)} MiB`);
+    assert.equal(cache.get(`${'v'.repeat(70)}.${String(1999).padStart(16, '0')}`), 'v'.repeat(43));
   });
 });
