@@ -1,7 +1,9 @@
 // `npm run bench`: a JSON route through the whole Nova.ts pipeline against bare node:http
 // answering the same bytes, measured side by side in one run (rounds alternate to share noise).
 import { cpus } from 'node:os';
-import { fmt, loadTarget, median, progress, recordSection, startTarget } from './harness.js';
+import { requireLoadTool, fmt, loadTarget, median, progress, recordSection, startTarget } from './harness.js';
+
+requireLoadTool();
 
 // Five rounds: on a shared 2-core machine single rounds swing by a third; the median of five holds.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -11,14 +13,15 @@ const targets = [
   { name: 'Nova.ts pipeline', script: 'nova-json' },
 ] as const;
 
+const JSON_ROUTE = [{ path: '/json' }];
 const rps = new Map<string, number[]>(targets.map((t) => [t.name, []]));
 const cpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
 for (let round = 1; round <= ROUNDS; round += 1) {
   for (const t of targets) {
     const target = await startTarget(t.script);
     try {
-      await loadTarget(target, { path: '/json', seconds: 1 }); // warm up the JIT
-      const r = await loadTarget(target, { path: '/json', seconds: SECONDS });
+      await loadTarget(target, { requests: JSON_ROUTE, seconds: 1 }); // warm up the JIT
+      const r = await loadTarget(target, { requests: JSON_ROUTE, seconds: SECONDS });
       rps.get(t.name)!.push(r.rps);
       cpu.get(t.name)!.push(r.cpuPerRequest);
       progress(`round ${round}/${ROUNDS} ${t.name}: ${fmt(r.rps)} req/s, ${r.cpuPerRequest.toFixed(1)} µs CPU/request`);
@@ -39,7 +42,7 @@ const rows = targets.map((t) => {
 });
 const ratio = novaRps / bareRps;
 const table = [
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\`: ${ROUNDS} alternating rounds of ${SECONDS} s, autocannon with 50 connections × 10 pipelined requests, medians; Node ${process.version}, ${cpus().length} cores (load tool on one, server on the other).`,
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\`: ${ROUNDS} alternating rounds of ${SECONDS} s, wrk (one thread) with 50 connections × 10 pipelined requests, medians; Node ${process.version}, ${cpus().length} cores (load tool on one, server on the other).`,
   '',
   '| server | req/s | req/s vs bare | server CPU µs/request | capacity vs bare (CPU) |',
   '|---|---:|---:|---:|---:|',

@@ -4,7 +4,9 @@
 // PIPELINING=1 shows the cost without HTTP pipelining, which browsers do not use and which
 // penalises every asynchronous handler: Node queues responses that finish out of turn.
 import { Agent, request } from 'node:http';
-import { loadTarget, progress, startTarget } from './harness.js';
+import { requireLoadTool, loadTarget, progress, startTarget } from './harness.js';
+
+requireLoadTool();
 
 const PIPELINING = Number(process.env.PIPELINING ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -31,11 +33,10 @@ try {
   let next = 0;
   await Promise.all(Array.from({ length: 50 }, async () => { while (next < SESSIONS) { const i = next++; cookies[i] = await login(`user${i}`); } }));
   agent.destroy();
-  const sets = (path: string) =>
-    Array.from({ length: 50 }, (_, c) => cookies.filter((_x, i) => i % 50 === c).map((cookie) => ({ method: 'GET' as const, path, headers: { cookie } })));
+  const requests = (path: string) => cookies.map((cookie) => ({ path, headers: { cookie } }));
   for (let round = 1; round <= ROUNDS; round += 1) {
     for (const path of ['/profile', '/heartbeat']) {
-      const r = await loadTarget(target, { path, seconds: SECONDS, requestSets: sets(path), pipelining: PIPELINING });
+      const r = await loadTarget(target, { seconds: SECONDS, requests: requests(path), pipelining: PIPELINING });
       progress(`round ${round}/${ROUNDS} pipelining ${PIPELINING} ${path}: ${Math.round(r.rps)} req/s, ${r.cpuPerRequest.toFixed(1)} µs CPU/request`);
     }
   }

@@ -4,10 +4,11 @@
 // @fastify/session (each with its recommended options and in-memory store), plus bare node:http
 // answering /profile with the same bytes and no session work. All four run at once and are
 // loaded in turn, slice by slice, with the heap each server holds per stored session.
-import type autocannon from 'autocannon';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
-import { fmt, loadTarget, median, progress, recordSection, startTarget, type Target } from './harness.js';
+import { fmt, requireLoadTool, loadTarget, median, progress, recordSection, startTarget, type LoadRequest, type Target } from './harness.js';
+
+requireLoadTool();
 
 // Many short slices per server, interleaved: on a shared 2-core machine a single 5 s window can
 // swing by half; fifteen 1 s slices each, taken in turn, average the noise over every server.
@@ -15,7 +16,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10_000);
 const LOGIN_CONCURRENCY = 50;
-const CONNECTIONS = 50;
 const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
 
 interface TargetSpec {
@@ -120,7 +120,7 @@ const figures = new Map<string, Figures>(targets.map((t) => [t.name, { readRps: 
 interface Running {
   readonly spec: TargetSpec;
   readonly target: Target;
-  readonly reads: autocannon.Request[][];
+  readonly reads: LoadRequest[];
 }
 
 /** Start a target, log SESSIONS users in (measuring the heap they add) and check they read back. */
@@ -140,23 +140,17 @@ async function setUp(t: TargetSpec): Promise<Running> {
     const expected = t.sessions ? JSON.stringify({ username: `user${i}` }) : JSON.stringify({ username: 'user0' });
     if (r.status !== 200 || r.body !== expected) throw new Error(`${t.name}: GET /profile for user${i} answered ${r.status} ${r.body}`);
   }
-  // 50 connections, each cycling over its own 200 of the logged-in cookies (all 10,000 in all).
-  const reads: autocannon.Request[][] = Array.from({ length: CONNECTIONS }, (_, c) =>
-    cookies.filter((_cookie, i) => i % CONNECTIONS === c).map((cookie) => ({ method: 'GET', path: '/profile', headers: { cookie } })),
-  );
-  await loadTarget(target, { path: '/profile', seconds: 1, requestSets: reads }); // warm up the JIT
+  // Every logged-in cookie in turn, across the 50 connections.
+  const reads: LoadRequest[] = cookies.map((cookie) => ({ path: '/profile', headers: { cookie } }));
+  await loadTarget(target, { requests: reads, seconds: 1 }); // warm up the JIT
   progress(`${t.name}: ${fmt(SESSIONS)} logins in ${loginSeconds.toFixed(1)} s${t.sessions ? `, ${fmt(perSession)} heap bytes/session` : ''}`);
   return { spec: t, target, reads };
 }
 
 // Logins without a cookie, as a browser arriving at the login form; each one stores a session.
-const loginLoad = {
-  path: '/login',
-  method: 'POST',
-  headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  body: loginBody('bench'),
-  expect: '3xx' as const,
-};
+const loginLoad: LoadRequest[] = [
+  { path: '/login', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: loginBody('bench') },
+];
 
 const loadBefore = loadavg()[0]!;
 const running: Running[] = [];
@@ -167,7 +161,7 @@ try {
   for (let round = 1; round <= ROUNDS; round += 1) {
     const line: string[] = [];
     for (const r of running) {
-      const read = await loadTarget(r.target, { path: '/profile', seconds: SECONDS, requestSets: r.reads });
+      const read = await loadTarget(r.target, { requests: r.reads, seconds: SECONDS });
       figures.get(r.spec.name)!.readRps.push(read.rps);
       figures.get(r.spec.name)!.readCpu.push(read.cpuPerRequest);
       line.push(`${r.spec.name} ${fmt(read.rps)}`);
@@ -178,7 +172,7 @@ try {
   for (let round = 1; round <= ROUNDS; round += 1) {
     const line: string[] = [];
     for (const r of running.filter((x) => x.spec.sessions)) {
-      const logins = await loadTarget(r.target, { ...loginLoad, seconds: SECONDS });
+      const logins = await loadTarget(r.target, { requests: loginLoad, seconds: SECONDS });
       figures.get(r.spec.name)!.loginRps.push(logins.rps);
       figures.get(r.spec.name)!.loginCpu.push(logins.cpuPerRequest);
       line.push(`${r.spec.name} ${fmt(logins.rps)}`);
@@ -207,7 +201,7 @@ function redisReport(): void {
   });
   const ratio = novaRead / peerRead;
   const table = [
-    `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions:redis\`: both servers on the same local Redis, up at once and loaded in turn, ${ROUNDS} slices of ${SECONDS} s each per server and route, autocannon with 50 connections × 10 pipelined requests, medians over the slices; Node ${process.version}, ${cpus().length} cores shared by the load tool, the servers and Redis.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions:redis\`: both servers on the same local Redis, up at once and loaded in turn, ${ROUNDS} slices of ${SECONDS} s each per server and route, wrk (one thread) with 50 connections × 10 pipelined requests, medians over the slices; Node ${process.version}, ${cpus().length} cores shared by the load tool, the servers and Redis.`,
     '',
     '| server | read req/s | read vs connect-redis | read CPU µs/request | login req/s | login vs connect-redis | login CPU µs/request |',
     '|---|---:|---:|---:|---:|---:|---:|',
@@ -256,7 +250,7 @@ const vsBare = novaRead / bareRead;
 const perRound = (other: string) =>
   figures.get(NOVA)!.readRps.map((r, i) => (r / figures.get(other)!.readRps[i]!).toFixed(2)).join(', ');
 const table = [
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions\`: all four servers up at once and loaded in turn, ${ROUNDS} slices of ${SECONDS} s each per server and route, autocannon with 50 connections × 10 pipelined requests, medians over the slices; Node ${process.version}, ${cpus().length} cores (load tool and server share them); 1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadAfter.toFixed(2)} after.`,
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions\`: all four servers up at once and loaded in turn, ${ROUNDS} slices of ${SECONDS} s each per server and route, wrk (one thread) with 50 connections × 10 pipelined requests, medians over the slices; Node ${process.version}, ${cpus().length} cores (load tool and server share them); 1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadAfter.toFixed(2)} after.`,
   `Reads cycle over ${fmt(SESSIONS)} sessions logged in just before; logins arrive without a cookie and each stores a new session. Heap bytes/session: heap after a full GC, before and after those ${fmt(SESSIONS)} logins, divided by ${fmt(SESSIONS)}.`,
   '',
   '| server | read req/s | read vs @fastify/session | read vs bare | read CPU µs/request | login req/s | login vs @fastify/session | login CPU µs/request | heap bytes/session |',
