@@ -55,6 +55,7 @@ export const errors = {
   resultInvalid: define('NOVA_ERR_RESULT_INVALID', 500, (problem: string) => `controller result refused: ${problem}`),
   unknownResult: define('NOVA_ERR_UNKNOWN_RESULT', 500, (what: string) => `controller returned a result nobody handles: ${what}`),
   securityFailed: define('NOVA_ERR_SECURITY', 500, (message: string) => `security function threw: ${message}`),
+  csrfRejected: define('NOVA_ERR_CSRF', 403, (reason: string) => `cross-site request refused: ${reason}`),
 
   // sessions
   sessionsDisabled: define(

@@ -19,12 +19,13 @@ export { stop, breakChain } from './plugins/plugin.js';
 export type { Plugin, PluginOutcome } from './plugins/plugin.js';
 export { requestPlugin } from './plugins/request.js';
 export { cors } from './plugins/cors.js';
+export { csrf, csrfToken, type CsrfOptions } from './plugins/csrf.js';
 export { correlationId } from './plugins/correlation-id.js';
 
 export { createViewEngine } from './views/views.js';
 
 export { session } from './session/api.js';
-export { memoryStore } from './session/stores/memory.js';
+export { memoryStore, type MemorySessionStore } from './session/stores/memory.js';
 export type { SessionStore, SessionStoreOptions } from './session/store.js';
 export type { SessionManager } from './session/manager.js';
 export { redisStore } from './session/stores/redis.js';

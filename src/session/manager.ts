@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { NovaConfig, SessionConfig } from '../config.js';
 import type { Context } from '../context.js';
@@ -8,7 +8,7 @@ import type { Json } from '../results/result.js';
 import { readSessionCookie, SessionCookieWriter } from './cookie.js';
 import { generateSessionId, isWellFormedId } from './id.js';
 import type { RequestSession } from './request-session.js';
-import { sessionSecrets, sign, verify, type SessionSecrets } from './signing.js';
+import { macsOf, sessionSecrets, sign, verify, type SessionSecrets } from './signing.js';
 import type { SessionStore, SessionStoreOptions } from './store.js';
 import { memoryStore } from './stores/memory.js';
 import { VerifiedCookies } from './verified-cookies.js';
@@ -147,6 +147,28 @@ export class SessionManager {
     // Checked here, where the caller can see it, rather than when the cookie is signed at the end.
     if (!isWellFormedId(id)) throw errors.sessionIdInvalid('adopt() takes ids from generateSessionId()');
     this.#replaceId(this.#session(ctx), id);
+  }
+
+  /**
+   * A MAC tying `purpose` to this request's session id (CSRF tokens): it changes whenever the id
+   * does — regenerate at login, delete at logout — and needs no store write, so an anonymous
+   * visitor's form stores nothing. The id must reach the client for the MAC to mean anything
+   * later, so a minted id's cookie is sent even when nothing is written (`cookieOnWrite`).
+   */
+  bindToSession(ctx: Context, purpose: string): Buffer {
+    const s = this.#session(ctx);
+    if (s.fresh) s.cookie = 'send';
+    return macsOf(`${purpose}\n${s.id}`, this.#secrets)[0] as Buffer;
+  }
+
+  /** Whether `given` is `bindToSession(ctx, purpose)` under any configured secret, compared in constant time. */
+  isBoundToSession(ctx: Context, purpose: string, given: Buffer): boolean {
+    const s = this.#session(ctx);
+    let match = false;
+    for (const mac of macsOf(`${purpose}\n${s.id}`, this.#secrets)) {
+      if (mac.length === given.length && timingSafeEqual(mac, given)) match = true;
+    }
+    return match;
   }
 
   #replaceId(s: RequestSession, id: string): void {

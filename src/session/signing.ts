@@ -74,6 +74,21 @@ function mac(key: Buffer, id: string): string {
 }
 
 /**
+ * HMAC-SHA256 of `message` under each secret, in order: the first is the one to hand out, and a
+ * value matching any of them is genuine (secret rotation). For values other than the cookie that
+ * only the server can make, such as CSRF tokens; `message` starts with a label of its own, so
+ * such a MAC never equals the cookie's, which covers the bare id.
+ *
+ * @example
+ * ```ts
+ * const [current] = macsOf(`csrf\n${id}`, secrets);
+ * ```
+ */
+export function macsOf(message: string, secrets: SessionSecrets | readonly (string | Buffer)[]): Buffer[] {
+  return keysOf(secrets).map((key) => createHmac('sha256', key).update(message, 'utf8').digest());
+}
+
+/**
  * The cookie value for `id`: `<id>.<mac>`, signed with the first secret.
  * Throws `NOVA_ERR_SESSION_ID_INVALID` unless `id` came from `generateSessionId()`.
  *
