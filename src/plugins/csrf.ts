@@ -6,7 +6,10 @@ import type { Plugin } from './plugin.js';
 export interface CsrfOptions {
   /** Request header a script sends the token in. Default `x-csrf-token`. */
   readonly header?: string;
-  /** Form field (urlencoded or JSON body, parsed by `requestPlugin()`) a form sends it in. Default `_csrf`. */
+  /**
+   * Body field a form sends it in: urlencoded or JSON, as parsed by `requestPlugin()`, which reads
+   * the bodies of POST, PUT and PATCH. A DELETE, or a multipart form, sends the header. Default `_csrf`.
+   */
   readonly field?: string;
 }
 
@@ -52,7 +55,9 @@ export function csrfToken(ctx: Context): string {
  * The token is an HMAC of the session id under the session secret, not a value stored in the
  * session: it changes with the id (login regenerates it, logout deletes it), needs no store
  * write for an anonymous visitor's form, and every node of a cluster checks it with no
- * replication. Put `requestPlugin()` before it so form fields are parsed.
+ * replication. Put `requestPlugin()` before it so form fields are parsed, and before any plugin
+ * that may `breakChain()` (which would skip it). A page carrying a token is never stored by a
+ * shared cache (`Cache-Control: no-store`, or `private, no-store` over a `public` one).
  *
  * @example
  * ```ts
@@ -87,7 +92,10 @@ export function csrf(options: CsrfOptions = {}): Plugin {
   };
 }
 
-/** The token from the header, else from the parsed form or JSON body; a field sent twice counts as none. */
+/**
+ * The token from the header, else from the parsed form or JSON body. A form field sent twice
+ * counts as none; in JSON a repeated key is the last one, as JSON.parse reads it.
+ */
 function tokenIn(ctx: Context, header: string, field: string): string | undefined {
   const fromHeader = ctx.headers[header];
   if (typeof fromHeader === 'string') return fromHeader;

@@ -70,8 +70,8 @@ export class SessionManager {
     const id = read.kind === 'value' ? this.#verify(read.value) : undefined;
     ctx.session =
       id !== undefined
-        ? { id, fresh: false, cookie: 'keep', manager: this }
-        : { id: generateSessionId(), fresh: true, cookie: this.#config.cookieOnWrite ? 'keep' : 'send', manager: this };
+        ? { id, fresh: false, cookie: 'keep', bound: false, manager: this }
+        : { id: generateSessionId(), fresh: true, cookie: this.#config.cookieOnWrite ? 'keep' : 'send', bound: false, manager: this };
   }
 
   /**
@@ -80,11 +80,14 @@ export class SessionManager {
    */
   finish(ctx: Context, reply: Reply): void {
     const s = ctx.session;
-    if (s === undefined || s.cookie === 'keep') return;
-    const line = s.cookie === 'send' ? this.#cookie.line(sign(s.id, this.#secrets), ctx.secure) : this.#cookie.expiredLine(ctx.secure);
-    appendSetCookie(ctx.res, line);
-    // A response that sets the session cookie must never be kept by a shared cache, whatever the
-    // controller asked for: a cached Set-Cookie hands one visitor's session to the next.
+    if (s === undefined || (s.cookie === 'keep' && !s.bound)) return;
+    if (s.cookie !== 'keep') {
+      const line = s.cookie === 'send' ? this.#cookie.line(sign(s.id, this.#secrets), ctx.secure) : this.#cookie.expiredLine(ctx.secure);
+      appendSetCookie(ctx.res, line);
+    }
+    // A response that sets the session cookie, or carries a value bound to the session (a CSRF
+    // token), must never be kept by a shared cache, whatever the controller asked for: the cached
+    // copy would hand one visitor's session, or token, to the next.
     const asked = String(reply.headers['cache-control'] ?? ctx.res.getHeader('cache-control') ?? '');
     if (asked === '') reply.headers['cache-control'] = 'no-store';
     else if (/\bpublic\b|s-maxage/i.test(asked)) reply.headers['cache-control'] = 'private, no-store';
@@ -158,6 +161,7 @@ export class SessionManager {
   bindToSession(ctx: Context, purpose: string): Buffer {
     const s = this.#session(ctx);
     if (s.fresh) s.cookie = 'send';
+    s.bound = true;
     return macsOf(`${purpose}\n${s.id}`, this.#secrets)[0] as Buffer;
   }
 
@@ -181,8 +185,9 @@ export class SessionManager {
     const known = this.#verified.get(value);
     if (known !== undefined) return known;
     const id = verify(value, this.#secrets);
-    if (id !== undefined) this.#verified.add(value, id);
-    return id;
+    // The copy, not `id`: that is a slice of the Cookie header, and a store keeping it as a key
+    // would keep the whole header alive for the session's life.
+    return id === undefined ? undefined : this.#verified.add(value, id);
   }
 
   #session(ctx: Context): RequestSession {

@@ -11,6 +11,8 @@ export interface RequestSession {
   fresh: boolean;
   /** What the response does with the session cookie: nothing, set it to `id`, or expire it. */
   cookie: 'keep' | 'send' | 'expire';
+  /** True once the response carries something tied to the session (a CSRF token): never shared-cached. */
+  bound: boolean;
   /** The app's session manager, which the session API calls. */
   readonly manager: SessionManager;
 }

@@ -38,13 +38,16 @@ export class VerifiedCookies {
     return old;
   }
 
-  add(value: string, id: string): void {
+  /** Remember that `value` verified to `id`; returns the copy of `id` kept, for the caller to use instead. */
+  add(value: string, id: string): string {
     if (this.#current.size >= this.#limit) {
       this.#previous = this.#current;
       this.#current = new Map();
     }
     // Only on a miss, once per session and process: the copy costs about as much as one lookup.
-    this.#current.set(detach(value), detach(id));
+    const kept = detach(id);
+    this.#current.set(detach(value), kept);
+    return kept;
   }
 
   /** Values held, in both generations. */

@@ -16,7 +16,8 @@ function routes(): RouteGroup[] {
       routes: [
         // The form page: hands out a token and stores nothing.
         ['/form', (ctx: Context) => json({ token: csrfToken(ctx), again: csrfToken(ctx) }), { methods: ['get'] }],
-        ['/change', (ctx: Context) => (reachedController += 1, json({ changed: true }, { status: 200 })), { methods: ['post', 'put', 'patch', 'delete'] }],
+        ['/change', (ctx: Context) => (reachedController += 1, json({ changed: true }, { status: 200 })), { methods: ['post', 'put', 'patch', 'delete', 'options'] }],
+        ['/cached-form', (ctx: Context) => json({ token: csrfToken(ctx) }, { headers: { 'cache-control': 'public, max-age=600' } }), { methods: ['get'] }],
         ['/login', async (ctx: Context) => {
           await session.regenerate(ctx);
           await session.set(ctx, 'username', 'ada');
@@ -137,6 +138,26 @@ describe('csrf plugin', () => {
   it('asks nothing of GET, HEAD and OPTIONS', async () => {
     assert.equal((await fetch(`${s.url}/form`)).status, 200);
     assert.equal((await fetch(`${s.url}/form`, { method: 'HEAD' })).status, 200);
+    const before = reachedController;
+    assert.equal((await fetch(`${s.url}/change`, { method: 'OPTIONS' })).status, 200);
+    assert.equal(reachedController, before + 1);
+  });
+
+  it("is not the cookie's MAC: the cookie's signature presented as a token is refused", async () => {
+    const { cookie } = await form(s);
+    const cookieMac = Buffer.from(cookie.split('.')[1]!, 'base64url');
+    // Masked with zero bytes, a token is its MAC as is.
+    const asToken = Buffer.concat([Buffer.alloc(32), cookieMac]).toString('base64url');
+    await refusal(await postForm(s, cookie, `_csrf=${asToken}`));
+  });
+
+  it('keeps pages carrying a token out of shared caches', async () => {
+    const { cookie } = await form(s);
+    const page = await fetch(`${s.url}/form`, { headers: { cookie } });
+    assert.equal(setCookieFor(page), undefined, 'an existing session sends no cookie');
+    assert.equal(page.headers.get('cache-control'), 'no-store');
+    const asked = await fetch(`${s.url}/cached-form`, { headers: { cookie } });
+    assert.equal(asked.headers.get('cache-control'), 'private, no-store');
   });
 });
 
@@ -153,7 +174,7 @@ describe('csrf plugin: configurations', () => {
     }
   });
 
-  it('accepts tokens made with an older secret while it is still listed', async () => {
+  it('accepts tokens made with an older secret while it is still listed, and ends with it', async () => {
     const old = await start();
     const { cookie, token } = await form(old);
     await old.close();
