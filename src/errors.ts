@@ -84,6 +84,13 @@ export const errors = {
     () => 'the session was deleted, rotated or has expired; a write cannot bring it back (use a new session id)',
   ),
   sessionIdInvalid: define('NOVA_ERR_SESSION_ID_INVALID', 500, (problem: string) => `session id refused: ${problem}`),
+  sessionStoreFeature: define(
+    'NOVA_ERR_SESSION_STORE_FEATURE',
+    500,
+    (store: string, method: string, purpose: string) =>
+      `session store "${store}" does not implement ${method}(), which ${purpose} need; implement it (see docs/sessions.md, "Writing a store") or use a built-in store`,
+  ),
+  sessionUser: define('NOVA_ERR_SESSION_USER', 500, (problem: string) => `session user refused: ${problem}`),
 
   // pub/sub and replication
   pubsubUnavailable: define('NOVA_ERR_PUBSUB_UNAVAILABLE', 503, (reason: string) => `pub/sub transport unavailable: ${reason}`),

@@ -5,6 +5,7 @@
  */
 import { NovaError, errors, withCause } from '../errors.js';
 import type { Json } from '../results/result.js';
+import type { SessionTake, SessionUserIndex } from './users.js';
 
 /** What a store is started with. All durations are in milliseconds. */
 export interface SessionStoreOptions {
@@ -18,6 +19,14 @@ export interface SessionStoreOptions {
   maxSessionBytes: number;
   /** Limit on live sessions; new ones are refused when full, live ones are never evicted. */
   maxSessions: number;
+  /** Limit on live sessions tied to one user; binding one more revokes that user's oldest. Default 50. */
+  maxSessionsPerUser?: number;
+  /**
+   * Called when the store finds a session expired (its sweeper, or a read), with the session's
+   * hashed id (`hashSessionId`) and the user it was tied to. Each store's docs say where it looks.
+   * Must not throw; the session manager turns it into an `expired` session event.
+   */
+  onExpired?: (sessionHash: string, userId: string | undefined) => void;
   /** The clock, for tests; `Date.now` when absent. Stores that keep time elsewhere may ignore it. */
   now?: () => number;
 }
@@ -59,7 +68,7 @@ export interface SessionStoreOptions {
  * await store.getValue(id, 'username'); // 'alice'
  * ```
  */
-export interface SessionStore {
+export interface SessionStore extends Partial<SessionUserIndex>, Partial<SessionTake> {
   readonly name: string;
   /** Nova's start_link: called once at app start with the session options. */
   start?(options: SessionStoreOptions): Promise<void>;
@@ -75,12 +84,13 @@ export interface SessionStore {
 }
 
 /** Defaults for a store used before `start()`: OWASP's 30 min idle and 8 h absolute timeouts. */
-export const DEFAULT_STORE_OPTIONS: Readonly<SessionStoreOptions> = Object.freeze({
+export const DEFAULT_STORE_OPTIONS: Readonly<SessionStoreOptions & { maxSessionsPerUser: number }> = Object.freeze({
   idleTimeoutMs: 30 * 60_000,
   absoluteTimeoutMs: 8 * 3_600_000,
   touchIntervalMs: 60_000,
   maxSessionBytes: 64 * 1024,
   maxSessions: 100_000,
+  maxSessionsPerUser: 50,
 });
 
 /**
@@ -91,9 +101,9 @@ export const DEFAULT_STORE_OPTIONS: Readonly<SessionStoreOptions> = Object.freez
  * async start(options) { this.options = checkStoreOptions(options); }
  * ```
  */
-export function checkStoreOptions(options: Partial<SessionStoreOptions> = {}): SessionStoreOptions {
-  const merged = { ...DEFAULT_STORE_OPTIONS, ...options };
-  for (const name of ['idleTimeoutMs', 'absoluteTimeoutMs', 'touchIntervalMs', 'maxSessionBytes', 'maxSessions'] as const) {
+export function checkStoreOptions(options: Partial<SessionStoreOptions> = {}): CheckedStoreOptions {
+  const merged = { ...DEFAULT_STORE_OPTIONS, ...options, maxSessionsPerUser: options.maxSessionsPerUser ?? DEFAULT_STORE_OPTIONS.maxSessionsPerUser };
+  for (const name of ['idleTimeoutMs', 'absoluteTimeoutMs', 'touchIntervalMs', 'maxSessionBytes', 'maxSessions', 'maxSessionsPerUser'] as const) {
     const v = merged[name];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
       throw errors.config(`session.${name}`, 'must be a positive whole number');
@@ -105,8 +115,14 @@ export function checkStoreOptions(options: Partial<SessionStoreOptions> = {}): S
   if (merged.now !== undefined && typeof merged.now !== 'function') {
     throw errors.config('session.now', 'must be a function returning milliseconds');
   }
+  if (merged.onExpired !== undefined && typeof merged.onExpired !== 'function') {
+    throw errors.config('session.onExpired', 'must be a function');
+  }
   return merged;
 }
+
+/** Store options after `checkStoreOptions`: every limit filled in. */
+export type CheckedStoreOptions = SessionStoreOptions & { maxSessionsPerUser: number };
 
 /**
  * The error a store throws when its backend cannot be reached (HTTP 503). Keep the backend's

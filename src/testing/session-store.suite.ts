@@ -8,6 +8,7 @@ import type { Json } from '../results/result.js';
 import { generateSessionId } from '../session/id.js';
 import type { SessionStore, SessionStoreOptions } from '../session/store.js';
 import { rejectsWith, storeLifecycleTests, UNITS } from './session-store.lifecycle.js';
+import { takeTests, userIndexTests } from './session-users.suite.js';
 
 /** How the suite drives a store. */
 export interface ConformanceOptions {
@@ -18,6 +19,13 @@ export interface ConformanceOptions {
    * units; the real-time suite takes about 75 units.
    */
   unitMs?: number;
+  /**
+   * Run the sessions-per-user tests (`bindUser`, `listUserSessions`, …) and the atomic take
+   * (`takeValue`, for flash). Default true; a store of your own that leaves these out passes with
+   * `false`, and the app then fails with `NOVA_ERR_SESSION_STORE_FEATURE` when they are used.
+   */
+  users?: boolean;
+  take?: boolean;
 }
 
 /** What each test gets: a started store, ids, and a way to let time pass. */
@@ -93,6 +101,8 @@ export function sessionStoreConformance(
     valueTests(withStore, group);
     sizeTests(withStore, group);
     storeLifecycleTests(withStore, group);
+    if (opts.users ?? true) userIndexTests(withStore, group);
+    if (opts.take ?? true) takeTests(withStore, group);
   });
 }
 
