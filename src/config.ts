@@ -3,6 +3,7 @@ import { errors } from './errors.js';
 import type { Plugin } from './plugins/plugin.js';
 import type { FallbackController } from './results/respond.js';
 import type { RouteGroup, RoutesFunction } from './router/routes.js';
+import type { SessionEventHook } from './session/events.js';
 import type { SessionStore } from './session/store.js';
 
 /** Where the framework writes what it has to say. `console` fits. */
@@ -41,6 +42,12 @@ const sessionSchema = z
     touchInterval: z.number().positive().optional(),
     maxSessionBytes: z.number().int().positive().default(64 * 1024),
     maxSessions: z.number().int().positive().default(1_000_000),
+    /** Live sessions one user may hold (see `session.bindUser`); one more revokes the oldest. */
+    maxSessionsPerUser: z.number().int().positive().default(50),
+    /** Record the client address with a user's sessions (shown by `session.list`). Off: it is personal data. */
+    recordClientAddress: z.boolean().default(false),
+    /** Hears every session event (created, rotated, logged out, revoked, expired, refusals). */
+    onEvent: fn<SessionEventHook>('a function (event) => void').optional(),
     store: z.custom<SessionStore>((v) => typeof v === 'object' && v !== null && typeof (v as SessionStore).getValue === 'function', {
       message: 'expected a session store (an object with getValue/setValue/deleteValue/rotate)',
     }).optional(),

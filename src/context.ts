@@ -98,6 +98,19 @@ export class Context<AuthData = any> {
     return first === 'https';
   }
 
+  /**
+   * The client's address: the socket's peer, or with `trustProxy` the first `X-Forwarded-For`
+   * entry (the address the proxy saw).
+   */
+  get clientAddress(): string | undefined {
+    if (this.#app.trustProxy) {
+      const forwarded = this.req.headers['x-forwarded-for'];
+      const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+      if (first !== undefined && first !== '') return first;
+    }
+    return this.req.socket.remoteAddress;
+  }
+
   /** Set a response header now; it is sent with whatever the request ends with. */
   setHeader(name: string, value: string | readonly string[]): void {
     this.res.setHeader(name, value);

@@ -10,9 +10,9 @@ export type { ControllerResult, Result, CustomResult, Headers, Json } from './re
 export type { FallbackController } from './results/respond.js';
 
 export { allow, deny } from './security/security.js';
-export type { SecurityFunction, SecurityOutcome } from './security/security.js';
+export type { SecurityFunction, SecurityOutcome, Allow, AuthDataOf } from './security/security.js';
 
-export { METHODS } from './router/routes.js';
+export { METHODS, routeGroup } from './router/routes.js';
 export type { Controller, Route, RouteGroup, RouteOptions, RoutesFunction, Method } from './router/routes.js';
 
 export { stop, breakChain } from './plugins/plugin.js';
@@ -25,6 +25,12 @@ export { correlationId } from './plugins/correlation-id.js';
 export { createViewEngine } from './views/views.js';
 
 export { session } from './session/api.js';
+export { flash } from './session/flash.js';
+export type { SessionData, FlashData, SessionKey, SessionValue, FlashKey, FlashValue, FlashMessages, JsonShaped } from './session/session-data.js';
+export type { UserSession } from './session/user-sessions.js';
+export type { SessionEvent, SessionEventType, SessionEventHook } from './session/events.js';
+export type { SessionUserIndex, SessionTake, SessionMeta, SessionOwner, UserSessionInfo } from './session/users.js';
+export { hashSessionId } from './session/id-hash.js';
 export { memoryStore, type MemorySessionStore } from './session/stores/memory.js';
 export type { SessionStore, SessionStoreOptions } from './session/store.js';
 export type { SessionManager } from './session/manager.js';

@@ -2,8 +2,11 @@
 // GET /profile reads the session, POST /login checks the form, regenerates the id and writes the
 // username. Only `requestPlugin()` runs globally (the example's correlationId plugin is left out,
 // since the peers do nothing like it).
-import { createApp, redisStore, requestPlugin } from 'nova-ts';
-import { routes } from '../../examples/login/router.js';
+import { createApp, redisStore, requestPlugin, type RoutesFunction } from 'nova-ts';
+// Loaded at run time, not imported: the example is a TypeScript project of its own, whose
+// SessionData declaration must not reach the framework's build.
+const example = new URL('../../examples/login/router.js', import.meta.url).href;
+const { routes } = (await import(example)) as { routes: RoutesFunction };
 import { ready } from './ready.js';
 
 const app = createApp({

@@ -14,6 +14,8 @@ export async function loginPost(ctx: Context<AuthData>) {
   // A new id at login, data kept: whatever id the browser came with is dead (session fixation).
   await session.regenerate(ctx);
   await session.set(ctx, 'username', ctx.authData.username);
+  // Tie the session to the user, so it shows in their list of sessions and can be revoked.
+  await session.bindUser(ctx, ctx.authData.username);
   return redirect('/');
 }
 

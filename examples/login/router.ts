@@ -1,7 +1,8 @@
-// The example's routes (the spec's my_first_nova_router:routes/1).
-import { status, type RouteGroup } from 'nova-ts';
+// The example's routes (the spec's my_first_nova_router:routes/1), plus "your sessions".
+import { csrf, routeGroup, status, type RouteGroup } from 'nova-ts';
 import { sessionAuth, usernamePassword } from './auth.js';
 import * as main from './main-controller.js';
+import * as sessions from './sessions-controller.js';
 
 export function routes(_environment: string): RouteGroup[] {
   return [
@@ -16,19 +17,30 @@ export function routes(_environment: string): RouteGroup[] {
       ],
     },
     // Login POST (uses username/password auth)
-    {
+    routeGroup({
       prefix: '',
       security: usernamePassword,
       routes: [['/login', main.loginPost, { methods: ['post'] }]],
-    },
+    }),
     // Protected pages (uses session auth)
-    {
+    routeGroup({
       prefix: '',
       security: sessionAuth,
       routes: [
         ['/', main.index, { methods: ['get'] }],
         ['/logout', main.logout, { methods: ['get'] }],
       ],
-    },
+    }),
+    // The user's sessions; the forms that end them carry a CSRF token.
+    routeGroup({
+      prefix: '/sessions',
+      security: sessionAuth,
+      plugins: [csrf()],
+      routes: [
+        ['', sessions.list, { methods: ['get'] }],
+        ['/revoke-others', sessions.revokeOthers, { methods: ['post'] }],
+        ['/:handle/revoke', sessions.revokeOne, { methods: ['post'] }],
+      ],
+    }),
   ];
 }

@@ -81,13 +81,18 @@ export function csrf(options: CsrfOptions = {}): Plugin {
     preRequest(ctx) {
       if (SAFE.has(ctx.method)) return;
       const sessions = manager(ctx);
+      // Every refusal is a session event too (summarised, never logged per request).
+      const refuse = (reason: string) => {
+        sessions.emit(ctx, 'csrf-refused');
+        return errors.csrfRejected(reason);
+      };
       const given = tokenIn(ctx, header, field);
-      if (given === undefined) throw errors.csrfRejected(`no token in the ${header} header or the ${field} field`);
-      if (!TOKEN.test(given)) throw errors.csrfRejected('the token is malformed');
+      if (given === undefined) throw refuse(`no token in the ${header} header or the ${field} field`);
+      if (!TOKEN.test(given)) throw refuse('the token is malformed');
       const bytes = Buffer.from(given, 'base64url');
       const mac = Buffer.alloc(MAC_BYTES);
       for (let i = 0; i < MAC_BYTES; i += 1) mac[i] = (bytes[i] as number) ^ (bytes[MAC_BYTES + i] as number);
-      if (!sessions.isBoundToSession(ctx, PURPOSE, mac)) throw errors.csrfRejected("the token is not this session's");
+      if (!sessions.isBoundToSession(ctx, PURPOSE, mac)) throw refuse("the token is not this session's");
     },
   };
 }

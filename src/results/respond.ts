@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { Context } from '../context.js';
+import { FlashDrop } from '../session/flash.js';
 import { errors } from '../errors.js';
 import type { FileBody, Reply } from './reply.js';
 import { isBuiltInResult, type ControllerResult, type Headers, type Result, type ViewResult } from './result.js';
@@ -80,7 +81,9 @@ function build(ctx: Context, result: Result, env: RespondEnv, defaultView: strin
 async function viewReply(ctx: Context, result: ViewResult, env: RespondEnv, defaultView: string | undefined): Promise<Reply> {
   if (env.views === undefined) throw errors.viewsNotConfigured();
   const name = result.view ?? defaultView ?? ctx.route?.controllerName ?? 'index';
-  const html = await env.views.render(name, result.vars);
+  // Flash messages are there for every view without being passed; a view's own `flash` wins.
+  const vars = ctx.session === undefined || 'flash' in result.vars ? result.vars : { flash: new FlashDrop(ctx), ...result.vars };
+  const html = await env.views.render(name, vars);
   // Like Nova, `headers` replaces the defaults rather than merging into them.
   // A copy: post-request plugins and the session step may add to a reply's headers.
   return { status: result.status ?? 200, headers: result.headers ? { ...result.headers } : { 'content-type': HTML }, body: html };

@@ -1,10 +1,10 @@
 import type { Context } from '../context.js';
 import type { Plugin } from '../plugins/plugin.js';
 import type { ControllerResult } from '../results/result.js';
-import type { SecurityFunction } from '../security/security.js';
+import type { AuthDataOf, SecurityFunction } from '../security/security.js';
 
 /** A controller: takes the request context, returns a result value. */
-export type Controller = (ctx: Context) => ControllerResult | Promise<ControllerResult>;
+export type Controller<A = any> = (ctx: Context<A>) => ControllerResult | Promise<ControllerResult>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** The method names a route may list: lowercase, as in Nova. */
 export const METHODS = ['get', 'post', 'put', 'delete', 'options', 'head', 'connect', 'trace', 'patch'] as const;
@@ -19,7 +19,9 @@ export interface RouteOptions {
  * One route, as a tuple like Nova's: `[path, controller, options?]`, or a status page
  * `[status, controller]` (Nova's `{404, fun …}`) that renders that status wherever it arises.
  */
-export type Route = readonly [path: string, controller: Controller, options?: RouteOptions] | readonly [status: number, controller: Controller];
+export type Route<A = any> = // eslint-disable-line @typescript-eslint/no-explicit-any
+  | readonly [path: string, controller: Controller<A>, options?: RouteOptions]
+  | readonly [status: number, controller: Controller<A>];
 
 /**
  * A route group (Nova's route map): a prefix, a security function, plugins and routes.
@@ -39,6 +41,28 @@ export interface RouteGroup {
   /** Run after the app's global plugins, for this group's routes only. */
   plugins?: readonly Plugin[];
   routes: readonly Route[];
+}
+
+/**
+ * A route group whose controllers see the type of what its security function allows: with
+ * `security: sessionAuth` returning `allow({ username })`, `ctx.authData.username` is a string in
+ * every controller of the group, and a controller expecting other auth data is a compile error.
+ *
+ * @example
+ * ```ts
+ * routeGroup({
+ *   security: sessionAuth,
+ *   routes: [['/me', (ctx) => json({ name: ctx.authData.username }), { methods: ['get'] }]],
+ * });
+ * ```
+ */
+export function routeGroup<S extends false | SecurityFunction>(group: {
+  prefix?: string;
+  security: S;
+  plugins?: readonly Plugin[];
+  routes: readonly Route<S extends false ? undefined : AuthDataOf<S>>[];
+}): RouteGroup {
+  return group as RouteGroup;
 }
 
 /** Nova's `routes/1`: the route table for an environment (`config.environment`). */

@@ -3,6 +3,8 @@ import { errors } from '../errors.js';
 import type { Json } from '../results/result.js';
 import { generateSessionId as newId } from './id.js';
 import type { SessionManager } from './manager.js';
+import type { SessionInput, SessionKey, SessionValue } from './session-data.js';
+import * as users from './user-sessions.js';
 
 function manager(ctx: Context): SessionManager {
   if (ctx.session === undefined) throw errors.sessionsDisabled();
@@ -22,6 +24,10 @@ function manager(ctx: Context): SessionManager {
  * | `generate_session_id() -> {ok, Id}` | `session.generateSessionId()` |
  * | `rotate/1` (unreleased) | `await session.regenerate(ctx)` |
  *
+ * Keys and values are typed by the app's `SessionData` declaration (see `session-data.ts`).
+ * Beyond Nova: sessions per user — `bindUser` at login, then `list`, `revoke`, `revokeOthers`,
+ * `revokeAll` — on every store and every node.
+ *
  * @example
  * ```ts
  * import { session, redirect, view } from 'nova-ts';
@@ -35,17 +41,17 @@ function manager(ctx: Context): SessionManager {
  */
 export const session = {
   /** The value under `key`, or `undefined` when the key or the session does not exist. */
-  get<T extends Json = Json>(ctx: Context, key: string): Promise<T | undefined> {
-    return manager(ctx).get(ctx, key) as Promise<T | undefined>;
+  get<K extends SessionKey>(ctx: Context, key: K): Promise<SessionValue<K> | undefined> {
+    return manager(ctx).get(ctx, key) as Promise<SessionValue<K> | undefined>;
   },
 
   /** Store a JSON value under `key`; creates the session on its first write. */
-  set(ctx: Context, key: string, value: Json): Promise<void> {
-    return manager(ctx).set(ctx, key, value);
+  set<K extends SessionKey, V>(ctx: Context, key: K, value: SessionInput<K, V>): Promise<void> {
+    return manager(ctx).set(ctx, key, value as Json);
   },
 
   /** With a key: delete that key. Without: delete the whole session server side and expire the cookie. */
-  delete(ctx: Context, key?: string): Promise<void> {
+  delete(ctx: Context, key?: SessionKey): Promise<void> {
     const m = manager(ctx);
     return key === undefined ? m.deleteSession(ctx) : m.deleteKey(ctx, key);
   },
@@ -72,6 +78,41 @@ export const session = {
   /** A new session id: 32 random bytes, base64url. */
   generateSessionId(): string {
     return newId();
+  },
+
+  /**
+   * Tie this session to `userId` (at login, after `regenerate`): it then appears in the user's
+   * `list`, can be revoked, and counts toward `maxSessionsPerUser`. Survives `regenerate`.
+   * Records the login's user agent, and its address when `recordClientAddress` is on. Returns
+   * the session's handle.
+   */
+  bindUser(ctx: Context, userId: string): Promise<string> {
+    return users.bindUser(ctx, userId);
+  },
+
+  /** The user this session is tied to, or `undefined`. */
+  user(ctx: Context): Promise<string | undefined> {
+    return users.userOf(ctx);
+  },
+
+  /** The live sessions of this session's user, oldest first, the current one marked; `[]` without a user. */
+  list(ctx: Context): Promise<users.UserSession[]> {
+    return users.list(ctx);
+  },
+
+  /** End the user's session with this handle (from `list`); false when it is not one of theirs. */
+  revoke(ctx: Context, handle: string): Promise<boolean> {
+    return users.revoke(ctx, handle);
+  },
+
+  /** End all of the user's sessions but this one ("log out my other devices"). Returns how many ended. */
+  revokeOthers(ctx: Context): Promise<number> {
+    return users.revokeOthers(ctx);
+  },
+
+  /** End all of the user's sessions, this one included, and expire this cookie. Returns how many ended. */
+  revokeAll(ctx: Context): Promise<number> {
+    return users.revokeAll(ctx);
   },
 
   /** The app's session store, for direct access (Nova's `nova_session_ets:set_value/3`). */

@@ -6,11 +6,14 @@ import { errors, NovaError } from '../errors.js';
 import type { Reply } from '../results/reply.js';
 import type { Json } from '../results/result.js';
 import { readSessionCookie, SessionCookieWriter } from './cookie.js';
+import { SessionEvents, type SessionEvent } from './events.js';
 import { generateSessionId, isWellFormedId } from './id.js';
+import { hashSessionId } from './id-hash.js';
 import type { RequestSession } from './request-session.js';
 import { macsOf, sessionSecrets, sign, verify, type SessionSecrets } from './signing.js';
 import type { SessionStore, SessionStoreOptions } from './store.js';
 import { memoryStore } from './stores/memory.js';
+import { withFeature, type SessionOwner } from './users.js';
 import { VerifiedCookies } from './verified-cookies.js';
 
 /**
@@ -24,9 +27,16 @@ export class SessionManager {
   readonly #cookie: SessionCookieWriter;
   readonly #secrets: SessionSecrets;
   readonly #verified = new VerifiedCookies();
+  /** Session events: the app's `onEvent` hook and the storm summary. */
+  readonly events: SessionEvents;
+
+  /** Record the client address with a user's sessions (`session.recordClientAddress`). */
+  readonly recordClientAddress: boolean;
 
   constructor(config: NovaConfig) {
     this.#config = config.session;
+    this.recordClientAddress = config.session.recordClientAddress;
+    this.events = new SessionEvents(config.logger, config.session.onEvent);
     this.#cookie = new SessionCookieWriter(config.session);
     this.store = config.session.store ?? memoryStore();
     if (config.session.secrets === undefined) {
@@ -51,11 +61,15 @@ export class SessionManager {
       touchIntervalMs: ms(c.touchInterval ?? Math.min(60, c.idleTimeout / 10)),
       maxSessionBytes: c.maxSessionBytes,
       maxSessions: c.maxSessions,
+      maxSessionsPerUser: c.maxSessionsPerUser,
+      onExpired: (sessionHash, userId) =>
+        this.events.emit({ type: 'expired', at: Date.now(), sessionHash, userId, correlationId: undefined }),
     };
     await this.store.start?.(options);
   }
 
   async stop(): Promise<void> {
+    this.events.flush();
     await this.store.stop?.();
   }
 
@@ -68,10 +82,22 @@ export class SessionManager {
   begin(ctx: Context): void {
     const read = readSessionCookie(ctx.req.headers.cookie, this.#cookie.name);
     const id = read.kind === 'value' ? this.#verify(read.value) : undefined;
+    const invalidCookie = read.kind === 'duplicate' || (read.kind === 'value' && id === undefined);
+    // Every field is set here, in one order, so all request sessions share one hidden class.
     ctx.session =
       id !== undefined
-        ? { id, fresh: false, cookie: 'keep', bound: false, manager: this }
-        : { id: generateSessionId(), fresh: true, cookie: this.#config.cookieOnWrite ? 'keep' : 'send', bound: false, manager: this };
+        ? { id, fresh: false, stored: true, cookie: 'keep', bound: false, invalidCookie, owner: undefined, flash: undefined, manager: this }
+        : {
+            id: generateSessionId(),
+            fresh: true,
+            stored: false,
+            cookie: this.#config.cookieOnWrite ? 'keep' : 'send',
+            bound: false,
+            invalidCookie,
+            owner: undefined,
+            flash: undefined,
+            manager: this,
+          };
   }
 
   /**
@@ -80,6 +106,8 @@ export class SessionManager {
    */
   finish(ctx: Context, reply: Reply): void {
     const s = ctx.session;
+    // Reported here rather than when the cookie was read, so the event has the correlation id.
+    if (s?.invalidCookie === true) this.emit(ctx, 'invalid-cookie', { sessionHash: undefined });
     if (s === undefined || (s.cookie === 'keep' && !s.bound)) return;
     if (s.cookie !== 'keep') {
       const line = s.cookie === 'send' ? this.#cookie.line(sign(s.id, this.#secrets), ctx.secure) : this.#cookie.expiredLine(ctx.secure);
@@ -95,39 +123,113 @@ export class SessionManager {
 
   get(ctx: Context, key: string): Promise<Json | undefined> {
     const s = this.#session(ctx);
-    // An id minted for this request has nothing stored yet: skip the store round trip.
-    if (s.fresh) return Promise.resolve(undefined);
+    // An id with nothing stored yet (minted for this request): skip the store round trip.
+    if (!s.stored) return Promise.resolve(undefined);
     return this.store.getValue(s.id, key);
   }
 
-  async set(ctx: Context, key: string, value: Json): Promise<void> {
+  set(ctx: Context, key: string, value: Json): Promise<void> {
+    return this.write(ctx, (id) => this.store.setValue(id, key, value));
+  }
+
+  /**
+   * Run a store write for this request's session: a dead id (logged out, rotated or expired
+   * meanwhile) is never resurrected, the write moves to a new session; the first write to a
+   * minted id sends its cookie and is the session's `created` event.
+   */
+  async write<T>(ctx: Context, op: (id: string) => Promise<T>): Promise<T> {
     const s = this.#session(ctx);
+    let result: T;
     try {
-      await this.store.setValue(s.id, key, value);
+      result = await this.#refusingFull(ctx, op(s.id));
     } catch (err) {
-      // The session was logged out, rotated or expired meanwhile: never resurrect it, start a new one.
       if (!isGone(err)) throw err;
       this.#replaceId(s, generateSessionId());
-      await this.store.setValue(s.id, key, value);
+      s.stored = false;
+      result = await this.#refusingFull(ctx, op(s.id));
     }
-    // The first write to a minted id sends its cookie: with `cookieOnWrite`, or after a delete in
-    // this request (whose expiring cookie would otherwise orphan the new session).
+    // With `cookieOnWrite`, or after a delete in this request (whose expiring cookie would
+    // otherwise orphan the new session), the first write is what sends the cookie.
     if (s.fresh && s.cookie !== 'send') s.cookie = 'send';
     s.fresh = false;
+    if (!s.stored) {
+      s.stored = true;
+      this.emit(ctx, 'created');
+    }
+    return result;
+  }
+
+  async #refusingFull<T>(ctx: Context, write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } catch (err) {
+      if (err instanceof NovaError && err.code === errors.sessionStoreFull.code) this.emit(ctx, 'store-full');
+      throw err;
+    }
+  }
+
+  /** Read and delete `key` in one step (flash). A session that has stored nothing costs no store access. */
+  take(ctx: Context, key: string): Promise<Json | undefined> {
+    const s = this.#session(ctx);
+    if (!s.stored) return Promise.resolve(undefined);
+    return withFeature(this.store, 'takeValue').takeValue(s.id, key);
+  }
+
+  /** The user this request's session is tied to, looked up once per request. */
+  owner(ctx: Context): Promise<SessionOwner | undefined> {
+    const s = this.#session(ctx);
+    if (!s.stored) return Promise.resolve(undefined);
+    s.owner ??= withFeature(this.store, 'userOf').userOf(s.id);
+    return s.owner;
+  }
+
+  /** Forget the cached owner (after the session was bound, rotated or ended). */
+  forgetOwner(ctx: Context, owner?: SessionOwner): void {
+    this.#session(ctx).owner = owner === undefined ? undefined : Promise.resolve(owner);
+  }
+
+  /**
+   * Report a session event for this request. The id is hashed only when a hook listens: the
+   * storm summary needs counts, not ids.
+   */
+  emit(ctx: Context, type: SessionEvent['type'], extra: Partial<SessionEvent> = {}): void {
+    const events = this.events;
+    if (!events.wanted && type !== 'invalid-cookie' && type !== 'store-full' && type !== 'csrf-refused') return;
+    const s = ctx.session;
+    events.emit({
+      type,
+      at: Date.now(),
+      sessionHash: events.wanted && s !== undefined ? hashSessionId(s.id) : undefined,
+      userId: undefined,
+      correlationId: ctx.correlationId,
+      ...extra,
+    });
   }
 
   async deleteKey(ctx: Context, key: string): Promise<void> {
     const s = this.#session(ctx);
-    if (!s.fresh) await this.store.deleteValue(s.id, key);
+    if (s.stored) await this.store.deleteValue(s.id, key);
   }
 
   /** Delete the whole session server side and expire the cookie; later writes get a fresh session. */
   async deleteSession(ctx: Context): Promise<void> {
     const s = this.#session(ctx);
-    if (!s.fresh) await this.store.deleteValue(s.id);
-    // The old id is dead; a write later in this request lands in a new session with its own cookie.
+    if (s.stored) {
+      // The user is looked up only for a listening hook: a logout otherwise costs one store call.
+      const owner = this.events.wanted && typeof this.store.userOf === 'function' ? await this.owner(ctx) : undefined;
+      await this.store.deleteValue(s.id);
+      this.emit(ctx, 'logged-out', { userId: owner?.userId });
+    }
+    this.forgetSession(ctx);
+  }
+
+  /** The request's id is dead: a write later in this request lands in a new session with its own cookie. */
+  forgetSession(ctx: Context): void {
+    const s = this.#session(ctx);
     s.id = generateSessionId();
     s.fresh = true;
+    s.stored = false;
+    s.owner = undefined;
     s.cookie = 'expire';
   }
 
@@ -135,13 +237,18 @@ export class SessionManager {
   async regenerate(ctx: Context): Promise<string> {
     const s = this.#session(ctx);
     const next = generateSessionId();
+    let stored = s.stored;
     try {
-      if (!s.fresh) await this.store.rotate(s.id, next);
+      if (s.stored) await this.store.rotate(s.id, next);
     } catch (err) {
       // The old session ended meanwhile: there is nothing to carry over, the new id starts empty.
       if (!isGone(err)) throw err;
+      stored = false;
     }
+    const before = this.events.wanted && stored ? hashSessionId(s.id) : undefined;
     this.#replaceId(s, next);
+    s.stored = stored;
+    if (stored) this.emit(ctx, 'rotated', { previousHash: before });
     return next;
   }
 
@@ -149,7 +256,10 @@ export class SessionManager {
   adopt(ctx: Context, id: string): void {
     // Checked here, where the caller can see it, rather than when the cookie is signed at the end.
     if (!isWellFormedId(id)) throw errors.sessionIdInvalid('adopt() takes ids from generateSessionId()');
-    this.#replaceId(this.#session(ctx), id);
+    const s = this.#session(ctx);
+    this.#replaceId(s, id);
+    s.stored = true; // written through the store directly, as Nova's login flow does
+    this.emit(ctx, 'created');
   }
 
   /**
@@ -179,6 +289,8 @@ export class SessionManager {
     s.id = id;
     s.fresh = false;
     s.cookie = 'send';
+    // The owner follows the data: a rotation keeps it (the store moves the binding), so the cached
+    // lookup stays valid; a new empty session has none, which `write` sets up again on its own.
   }
 
   #verify(value: string): string | undefined {
