@@ -161,11 +161,11 @@ async function story(nodes: Nodes): Promise<string[]> {
   const handleD = (withD as Listed[]).find((s) => s.userAgent === 'Client D')!.handle;
   const one = await post(nodes, a, `/sessions/${handleD}/revoke`, (await page(nodes, a)).csrf);
   assert.equal(one.status, 302);
-  await eventually(() => everywhere(nodes, d), (s) => s.every((x) => x === 302), 'D logged out on every node');
-  assert.deepStrictEqual(await everywhere(nodes, a), nodes.urls.map(() => 200));
   // The flash shows on GET / too, once.
   assert.match((await page(nodes, a, '/')).html, /Signed out that session\./);
   assert.doesNotMatch((await page(nodes, a, '/')).html, /Signed out/);
+  await eventually(() => everywhere(nodes, d), (s) => s.every((x) => x === 302), 'D logged out on every node');
+  assert.deepStrictEqual(await everywhere(nodes, a), nodes.urls.map(() => 200));
 
   // Another user's handle revokes nothing.
   const bobList = await eventually(() => sessionsOf(nodes, bobCookie), (l) => Array.isArray(l) && l.length === 1, "bob's session");
