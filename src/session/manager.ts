@@ -146,6 +146,7 @@ export class SessionManager {
       if (!isGone(err)) throw err;
       this.#replaceId(s, generateSessionId());
       s.stored = false;
+      s.owner = undefined;
       result = await this.#refusingFull(ctx, op(s.id));
     }
     // With `cookieOnWrite`, or after a delete in this request (whose expiring cookie would
