@@ -1,8 +1,10 @@
 /**
  * The randomized model test: 3-5 nodes over a bus that delays, reorders, duplicates and drops
- * messages, under random concurrent set / delete / regenerate / expire. After a resync every node
- * must hold exactly the same state, and its live sessions must equal what one store holds when it
- * applies every issued edit in stamp order (last writer wins; an edit to a rotated id follows it).
+ * messages, under random concurrent set / delete / regenerate / expire / bind to a user / revoke all
+ * of a user's sessions. After a resync every node must hold exactly the same state, and its live
+ * sessions must equal what one store holds when it applies every issued edit in stamp order (last
+ * writer wins; an edit to a rotated id follows it; a revoke-all ends every session that was ever
+ * bound to the user under another handle than the excepted one).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +13,7 @@ import type { Transport } from '../../pubsub/transport.js';
 import { generateSessionId } from '../id.js';
 import { compareStamps } from './hlc.js';
 import type { Op } from './messages.js';
-import type { RecordWire } from './records.js';
+import type { BindingWire, RecordWire } from './records.js';
 import { replicatedStore, type ReplicatedSessionStore } from './store.js';
 
 const SECRET = 'convergence-test-secret-0123456789abcdef';
@@ -50,16 +52,31 @@ interface ModelRecord {
   fields: Map<string, { text: string | null; t: number; n: string }>;
   killed: boolean;
   movedTo: string[];
+  binding: BindingWire | undefined;
+  /** Every bind it ever had: [userId, handle]. */
+  bound: [string, string][];
 }
+
+/** The live view's entry for a session's binding; no session key has this name. */
+const BINDING = ' binding';
 
 /** One store applying every op in stamp order. Returns live id → visible keys and JSON texts. */
 function model(log: Op[]): Map<string, Record<string, string>> {
-  const stampOf = (op: Op) => (op[0] === 's' ? { t: op[4], n: op[5] } : op[0] === 'k' ? { t: op[2], n: op[3] } : op[0] === 'r' ? { t: op[3], n: op[4] } : { t: 0, n: '' });
+  const stampOf = (op: Op) => {
+    switch (op[0]) {
+      case 's': return { t: op[4], n: op[5] };
+      case 'k': return { t: op[2], n: op[3] };
+      case 'r': return { t: op[3], n: op[4] };
+      case 'b': return { t: op[2][5], n: op[2][6] };
+      case 'x': return { t: op[3], n: op[4] };
+      default: return { t: 0, n: '' };
+    }
+  };
   const ops = log.filter((op) => op[0] !== 'u').sort((a, b) => compareStamps(stampOf(a), stampOf(b)));
   const store = new Map<string, ModelRecord>();
   const get = (id: string) => {
     let r = store.get(id);
-    if (r === undefined) store.set(id, (r = { fields: new Map(), killed: false, movedTo: [] }));
+    if (r === undefined) store.set(id, (r = { fields: new Map(), killed: false, movedTo: [], binding: undefined, bound: [] }));
     return r;
   };
   const set = (id: string, key: string, text: string | null, t: number, n: string): void => {
@@ -75,25 +92,49 @@ function model(log: Op[]): Map<string, Record<string, string>> {
     r.killed = true;
     for (const next of r.movedTo) kill(next);
   };
+  // In stamp order every bind is either wholly before a revocation or wholly after it.
+  const bind = (id: string, binding: BindingWire): void => {
+    const r = get(id);
+    if (r.killed) return;
+    r.binding = binding;
+    r.bound.push([binding[0], binding[1]]);
+    for (const next of r.movedTo) bind(next, binding);
+  };
   for (const op of ops) {
     if (op[0] === 's') set(op[1], op[2], op[3], op[4], op[5]);
     else if (op[0] === 'k') kill(op[1]);
+    else if (op[0] === 'b') bind(op[1], op[2]);
+    else if (op[0] === 'x') {
+      const [, userId, except] = op;
+      for (const [id, r] of store) if (r.bound.some(([u, h]) => u === userId && h !== except)) kill(id);
+    }
     else if (op[0] === 'r') {
       const [, oldId, newId, , , , , fields] = op;
       for (const [key, text, t, n] of fields) set(oldId, key, text, t, n);
       const old = get(oldId);
       old.movedTo.push(newId);
-      get(newId);
+      const target = get(newId);
       if (old.killed) kill(newId);
-      else for (const [key, f] of old.fields) set(newId, key, f.text, f.t, f.n);
+      else {
+        for (const [key, f] of old.fields) set(newId, key, f.text, f.t, f.n);
+        if (old.binding !== undefined) {
+          if (target.binding === undefined || compareStamps({ t: target.binding[5], n: target.binding[6] }, { t: old.binding[5], n: old.binding[6] }) < 0) target.binding = old.binding;
+          target.bound.push(...old.bound);
+        }
+      }
     }
   }
   const live = new Map<string, Record<string, string>>();
   for (const [id, r] of store) {
     if (r.killed || r.movedTo.length > 0) continue;
-    live.set(id, visible(r.fields));
+    live.set(id, withBinding(visible(r.fields), r.binding ?? null));
   }
   return live;
+}
+
+function withBinding(view: Record<string, string>, binding: BindingWire | null): Record<string, string> {
+  if (binding !== null) view[BINDING] = JSON.stringify([binding[0], binding[1]]);
+  return view;
 }
 
 function visible(fields: Iterable<[string, { text: string | null }]>): Record<string, string> {
@@ -105,18 +146,19 @@ function visible(fields: Iterable<[string, { text: string | null }]>): Record<st
 /** A node's state, with node-local times (a tombstone's age) left out. */
 function canonical(records: RecordWire[]): string[] {
   return records
-    .map(([id, created, lastSeen, fields, killed, movedTo]) => {
+    .map(([id, created, lastSeen, fields, killed, movedTo, binding, facts]) => {
       const live = killed === 0 && movedTo.length === 0;
       const f = [...fields].sort(([a], [b]) => (a < b ? -1 : 1));
-      return JSON.stringify([id, killed, [...movedTo].sort(), killed === 1 ? [] : f, live ? [created, lastSeen] : []]);
+      const userFacts = facts.map((x) => JSON.stringify(x)).sort();
+      return JSON.stringify([id, killed, [...movedTo].sort(), killed === 1 ? [] : f, live ? [created, lastSeen] : [], binding, userFacts]);
     })
     .sort();
 }
 
 function liveView(records: RecordWire[]): Map<string, Record<string, string>> {
   const out = new Map<string, Record<string, string>>();
-  for (const [id, , , fields, killed, movedTo] of records) {
-    if (killed === 0 && movedTo.length === 0) out.set(id, visible(fields.map(([k, text]) => [k, { text }] as [string, { text: string | null }])));
+  for (const [id, , , fields, killed, movedTo, binding] of records) {
+    if (killed === 0 && movedTo.length === 0) out.set(id, withBinding(visible(fields.map(([k, text]) => [k, { text }] as [string, { text: string | null }])), binding));
   }
   return out;
 }
@@ -125,7 +167,7 @@ function liveView(records: RecordWire[]): Map<string, Record<string, string>> {
  * `lossy`: messages are also dropped, and the nodes resync at the end. Without loss no resync is
  * run, so the edits alone must converge (a resync would hide a bug in applying them).
  */
-async function runSeed(seed: number, lossy: boolean): Promise<{ ops: number; live: number; dead: number }> {
+async function runSeed(seed: number, lossy: boolean): Promise<{ ops: number; live: number; dead: number; binds: number; revokes: number }> {
   const rand = random(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
   const bus = inProcessBus();
@@ -151,6 +193,10 @@ async function runSeed(seed: number, lossy: boolean): Promise<{ ops: number; liv
   }
   const ids: string[] = [generateSessionId()];
   const keys = ['a', 'b', 'c', '__proto__'];
+  const users = ['ada', 'bob', 'eve'];
+  const handles: string[] = [];
+  let binds = 0;
+  let revokes = 0;
   const expected = new Set(['NOVA_ERR_SESSION_GONE', 'NOVA_ERR_SESSION_ID_INVALID']);
 
   for (let step = 0; step < STEPS; ) {
@@ -162,10 +208,17 @@ async function runSeed(seed: number, lossy: boolean): Promise<{ ops: number; liv
       // Mostly recent ids, so edits, rotations and deletes of one session often race each other.
       const id = rand() < 0.1 ? (ids.push(generateSessionId()), ids[ids.length - 1]!) : rand() < 0.8 ? pick(ids.slice(-6)) : pick(ids);
       const r = rand();
-      if (r < 0.45) work.push(node.setValue(id, pick(keys), Math.floor(rand() * 1000)));
-      else if (r < 0.55) work.push(node.deleteValue(id, pick(keys)));
-      else if (r < 0.62) work.push(node.deleteValue(id));
-      else if (r < 0.77) {
+      if (r < 0.40) work.push(node.setValue(id, pick(keys), Math.floor(rand() * 1000)));
+      else if (r < 0.48) work.push(node.deleteValue(id, pick(keys)));
+      else if (r < 0.54) work.push(node.deleteValue(id));
+      else if (r < 0.64) {
+        binds++;
+        work.push(node.bindUser(id, pick(users), { userAgent: `ua ${step}` }).then((handle) => handles.push(handle)));
+      } else if (r < 0.67) {
+        revokes++;
+        // Half the time all but a recent handle (often another user's, or a dead session's).
+        work.push(node.revokeUserSessions(pick(users), rand() < 0.5 && handles.length > 0 ? pick(handles.slice(-4)) : undefined));
+      } else if (r < 0.77) {
         const fresh = generateSessionId();
         ids.push(fresh);
         work.push(node.rotate(id, fresh));
@@ -194,18 +247,19 @@ async function runSeed(seed: number, lossy: boolean): Promise<{ ops: number; liv
   const expectedLive = model(log);
   assert.deepEqual(liveView(states[0]!), expectedLive, `seed ${seed}: the nodes differ from the single-store model`);
   for (const node of nodes) await node.stop();
-  return { ops: log.length, live: expectedLive.size, dead: states[0]!.length - expectedLive.size };
+  return { ops: log.length, live: expectedLive.size, dead: states[0]!.length - expectedLive.size, binds, revokes };
 }
 
 describe('replication converges under delay, reordering, duplication and loss', () => {
   for (let seed = 1; seed <= SEEDS; seed++) {
     const lossy = seed % 2 === 0;
     it(`seed ${seed}${lossy ? ', with loss and resync' : ''}`, async (t) => {
-      const { ops, live, dead } = await runSeed(seed, lossy);
+      const { ops, live, dead, binds, revokes } = await runSeed(seed, lossy);
       assert.ok(ops > STEPS / 3, 'the run issued edits');
+      assert.ok(binds > 0 && revokes > 0, 'the run bound sessions to users and revoked them');
       // Some seeds let every session go idle at the end; tombstones are always there.
       assert.ok(dead > 0, 'the run ended sessions (logout, rotation or expiry)');
-      t.diagnostic(`${ops} ops issued, ${live} live sessions, ${dead} tombstones`);
+      t.diagnostic(`${ops} ops issued (${binds} binds, ${revokes} revoke-alls), ${live} live sessions, ${dead} tombstones`);
     });
   }
 });

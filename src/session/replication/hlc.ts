@@ -5,7 +5,7 @@
  */
 
 /** Room for 1024 stamps per millisecond before the clock runs ahead of the wall clock; 2^53 is not reached before the year 2248. */
-const TICKS_PER_MS = 1024;
+export const TICKS_PER_MS = 1024;
 
 /** A write's version: the clock reading, then the writer's node id to break ties. */
 export interface Stamp {

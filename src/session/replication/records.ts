@@ -9,12 +9,15 @@
  *   still in flight from nodes that had not yet seen the rotation — lands on the new id, as it
  *   would in a single store where the late write came after the rotation; a kill addressed to the
  *   old id ends the new one too (a logout racing a login wins);
- * - `created` only moves earlier and `lastSeen` only later, so every node agrees on both deadlines.
+ * - `created` only moves earlier and `lastSeen` only later, so every node agrees on both deadlines;
+ * - a session's binding to a user is last-writer-wins by stamp, travels with rotations like a
+ *   key, and every bind leaves a fact that revocations are checked against (`users-index.ts`).
  *
  * Every rule is a merge of grow-only facts (larger stamps, kill flags, rotation targets), so the
  * order messages arrive in cannot change the result.
  */
 import { compareStamps, type Stamp } from './hlc.js';
+import { addFact, Revocations, UserIndex, type FactWire, type RevocationWire } from './users-index.js';
 
 /** One key's latest edit. `text === null` is a deleted key, kept so an older write cannot undo it. */
 export interface FieldState extends Stamp {
@@ -34,12 +37,19 @@ export interface SessionRecord {
   movedTo: string[] | undefined;
   /** UTF-8 bytes of live keys and texts, as `entryBytes` counts them. */
   bytes: number;
+  /** The user it is tied to now (the bind with the largest stamp). */
+  binding: BindingWire | undefined;
+  /** What every bind it ever had tells revocations (see `users-index.ts`). */
+  facts: FactWire[];
 }
+
+/** A session's tie to a user: `[userId, handle, boundAt, userAgent, ip, t, n]`; boundAt is a clock reading. */
+export type BindingWire = [userId: string, handle: string, boundAt: number, userAgent: string | null, ip: string | null, t: number, n: string];
 
 /** A field on the wire: `[key, text, t, n]`. */
 export type FieldWire = [key: string, text: string | null, t: number, n: string];
-/** A session in a state transfer: `[id, created, lastSeen, fields, killed, movedTo]`. */
-export type RecordWire = [id: string, created: number, lastSeen: number, fields: FieldWire[], killed: 0 | 1, movedTo: string[]];
+/** A session in a state transfer: `[id, created, lastSeen, fields, killed, movedTo, binding, facts]`. */
+export type RecordWire = [id: string, created: number, lastSeen: number, fields: FieldWire[], killed: 0 | 1, movedTo: string[], binding: BindingWire | null, facts: FactWire[]];
 
 export function isLive(record: SessionRecord): boolean {
   return !record.killed && record.movedTo === undefined;
@@ -47,11 +57,13 @@ export function isLive(record: SessionRecord): boolean {
 
 function toWire(r: SessionRecord): RecordWire {
   const fields = [...r.fields].map(([key, f]): FieldWire => [key, f.text, f.t, f.n]);
-  return [r.id, r.created, r.lastSeen, fields, r.killed ? 1 : 0, r.movedTo ?? []];
+  return [r.id, r.created, r.lastSeen, fields, r.killed ? 1 : 0, r.movedTo ?? [], r.binding === undefined ? null : [...r.binding], r.facts.map((f): FactWire => [...f])];
 }
 
 /** Only legitimate nodes send touches, for sessions that exist; this only bounds a backlog. */
 const EARLY_TOUCHES = 10_000;
+
+const factOf = (b: BindingWire): FactWire => [b[0], b[2], b[1]];
 
 function entrySize(key: string, text: string | null): number {
   return text === null ? 0 : Buffer.byteLength(key, 'utf8') + Buffer.byteLength(text, 'utf8');
@@ -75,6 +87,8 @@ export class ReplicaState {
   live = 0;
   /** Touches that arrived before their session did (see `touch`). */
   private readonly early = new Map<string, number>();
+  readonly users = new UserIndex();
+  readonly revocations = new Revocations();
 
   constructor(private readonly now: () => number) {}
 
@@ -101,26 +115,30 @@ export class ReplicaState {
   kill(id: string, created: number, depth = 0): void {
     let record = this.records.get(id);
     if (record === undefined) {
-      record = { id, created, lastSeen: created, diedAt: this.now(), fields: new Map(), killed: true, movedTo: undefined, bytes: 0 };
+      record = { id, created, lastSeen: created, diedAt: this.now(), fields: new Map(), killed: true, movedTo: undefined, bytes: 0, binding: undefined, facts: [] };
       this.records.set(id, record);
       return;
     }
     if (record.killed) return;
     if (isLive(record)) this.died(record);
+    this.users.remove(record);
     record.killed = true;
     record.fields.clear(); // nothing can read or move them any more
     record.bytes = 0;
+    record.binding = undefined;
+    record.facts = [];
     const movedTo = record.movedTo;
     record.movedTo = undefined; // a dead end now: whatever reaches it is dropped
     if (movedTo !== undefined && depth < 64) for (const next of movedTo) this.kill(next, created, depth + 1);
   }
 
   /** `oldId`'s keys (the rotating node's view plus anything else known here) move to `newId`. */
-  rotate(oldId: string, newId: string, fields: readonly FieldWire[], created: number, lastSeen: number, depth = 0): void {
+  rotate(oldId: string, newId: string, fields: readonly FieldWire[], created: number, lastSeen: number, binding: BindingWire | null = null, facts: readonly FactWire[] = [], depth = 0): void {
     // Ids are fresh when rotated to, so a rotation that closes a loop (X→Y, Y→X) can only come
     // from a broken node; following it would never end.
     if (this.reaches(newId, oldId)) return;
     const old = this.record(oldId, created, lastSeen);
+    if (!old.killed) this.absorb(old, binding, facts, created, lastSeen, depth + 1);
     if (old.killed) return this.kill(newId, old.created, depth + 1);
     this.times(old, created, lastSeen);
     for (const [key, text, t, n] of fields) this.set(oldId, key, text, { t, n }, created, lastSeen, depth + 1);
@@ -129,7 +147,55 @@ export class ReplicaState {
     if (old.movedTo?.includes(newId)) return;
     if (isLive(old)) this.died(old);
     (old.movedTo ??= []).push(newId);
+    this.users.file(old, false);
     for (const [key, f] of old.fields) this.set(newId, key, f.text, f, old.created, old.lastSeen, depth + 1);
+    this.absorb(target, old.binding ?? null, old.facts, old.created, old.lastSeen, depth + 1);
+  }
+
+  /**
+   * Tie a session to a user (last writer wins; the fact stays whatever wins), following
+   * rotations, and end it if a revocation already known covers the bind.
+   */
+  bind(id: string, binding: BindingWire, created: number, lastSeen: number, depth = 0): void {
+    const record = this.record(id, created, lastSeen);
+    if (record.killed) return;
+    this.times(record, created, lastSeen);
+    this.absorb(record, binding, [], created, lastSeen, depth);
+  }
+
+  /** A user's revoke-all: raise the user's stamp and end every session it covers, live or rotated away. */
+  revoke(revocation: RevocationWire): void {
+    if (!this.revocations.add(revocation)) return;
+    for (const record of this.users.bound(revocation[0])) this.check(record);
+  }
+
+  /** Merge a binding and facts into a record, and on to where it moved. */
+  private absorb(record: SessionRecord, binding: BindingWire | null, facts: readonly FactWire[], created: number, lastSeen: number, depth: number): void {
+    if (record.killed) return;
+    let changed = false;
+    if (binding !== null) {
+      const ours = record.binding;
+      if (ours === undefined || compareStamps({ t: ours[5], n: ours[6] }, { t: binding[5], n: binding[6] }) < 0) {
+        record.binding = [...binding];
+        changed = true;
+      }
+      changed = addFact(record.facts, factOf(binding)) || changed;
+    }
+    for (const fact of facts) changed = addFact(record.facts, [...fact]) || changed;
+    if (!changed) return;
+    this.users.file(record, isLive(record));
+    if (record.movedTo !== undefined && depth < 64) {
+      for (const next of record.movedTo) {
+        const target = this.records.get(next) ?? this.record(next, created, lastSeen);
+        this.absorb(target, binding, facts, created, lastSeen, depth + 1);
+      }
+    }
+    this.check(record);
+  }
+
+  /** End a record (and where it moved) if a known revocation covers one of its facts. */
+  private check(record: SessionRecord): void {
+    if (!record.killed && record.facts.some((f) => this.revocations.kills(f))) this.kill(record.id, record.created);
   }
 
   /**
@@ -151,6 +217,7 @@ export class ReplicaState {
   drop(id: string): void {
     const record = this.records.get(id);
     if (record !== undefined && isLive(record)) this.live--;
+    if (record !== undefined) this.users.remove(record);
     this.records.delete(id);
   }
 
@@ -168,11 +235,12 @@ export class ReplicaState {
   }
 
   /** Merge a record from a peer's state transfer. */
-  mergeWire([id, created, lastSeen, fields, killed, movedTo]: RecordWire): void {
+  mergeWire([id, created, lastSeen, fields, killed, movedTo, binding, facts]: RecordWire): void {
     if (killed === 1) return this.kill(id, created);
     const record = this.record(id, created, lastSeen);
     this.times(record, created, lastSeen);
     for (const [key, text, t, n] of fields) this.set(id, key, text, { t, n }, created, lastSeen);
+    this.absorb(record, binding, facts, created, lastSeen, 0);
     for (const next of movedTo) this.rotate(id, next, [], created, lastSeen);
   }
 
@@ -181,7 +249,7 @@ export class ReplicaState {
     if (record === undefined) {
       const touched = this.early.get(id);
       if (touched !== undefined) this.early.delete(id);
-      record = { id, created, lastSeen: Math.max(lastSeen, touched ?? 0), diedAt: 0, fields: new Map(), killed: false, movedTo: undefined, bytes: 0 };
+      record = { id, created, lastSeen: Math.max(lastSeen, touched ?? 0), diedAt: 0, fields: new Map(), killed: false, movedTo: undefined, bytes: 0, binding: undefined, facts: [] };
       this.records.set(id, record);
       this.live++;
     }

@@ -3,97 +3,36 @@
  * closed): each node keeps every session in memory and reads at memory speed; each write is applied
  * here, published, and acknowledged by the transport before it resolves; a node that joins late or
  * comes back from a transport outage pulls its peers' state. Conflict rules are in `records.ts`.
+ *
+ * Ids are hashed at rest: every public method turns the id into `hashSessionId(id)` first, and the
+ * bus, the state transfer and every node's memory hold only that. Sessions per user: see
+ * `users-index.ts`.
  */
 import { performance } from 'node:perf_hooks';
 import { errors } from '../../errors.js';
 import type { Json } from '../../results/result.js';
-import { Bus, type BusOptions } from '../../pubsub/bus.js';
-import type { Transport, Unsubscribe } from '../../pubsub/transport.js';
-import { checkStoreOptions, encodeSessionValue, entryBytes, storeUnavailable, type SessionStore, type SessionStoreOptions } from '../store.js';
-import { HybridClock } from './hlc.js';
-import { isOp, isRecordWire, type Message, type Op } from './messages.js';
+import { Bus } from '../../pubsub/bus.js';
+import type { Unsubscribe } from '../../pubsub/transport.js';
+import { hashSessionId } from '../id-hash.js';
+import { checkStoreOptions, encodeSessionValue, entryBytes, storeUnavailable, type CheckedStoreOptions, type SessionStoreOptions } from '../store.js';
+import type { SessionMeta, SessionOwner, UserSessionInfo } from '../users.js';
+import { ReadBarrier } from './barrier.js';
+import { batches } from './batches.js';
+import { HybridClock, TICKS_PER_MS } from './hlc.js';
+import { isOp, isRecordWire, isRevocationWire, type Message, type Op } from './messages.js';
 import { isLive, ReplicaState, type FieldWire, type RecordWire, type SessionRecord } from './records.js';
+import { checkId, hashOf, type ReplicatedSessionStore, type ReplicatedStoreOptions } from './types.js';
+import { UserSessions, type StoreCore } from './user-sessions.js';
 
-/** How a replicated store is made. */
-export interface ReplicatedStoreOptions {
-  /** The engine that carries the edits: `redisTransport()`, `natsTransport()`, `clusterTransport()`… */
-  transport: Transport;
-  /** The cluster secret every node shares (≥ 32 bytes, or a list: first signs, all verify). */
-  secret: BusOptions['secret'];
-  /** Nodes only replicate with nodes of the same cluster name. Default `nova`. */
-  cluster?: string;
-  /** How long `start()` waits for a peer's state before serving alone (the first node). Default 1000 ms. */
-  joinTimeoutMs?: number;
-  /** Longest wait for in-flight edits before an unknown id is read as absent. Default 250 ms. */
-  barrierTimeoutMs?: number;
-  /** How often the expiry sweep runs. Default 1000 ms. */
-  sweepIntervalMs?: number;
-  /** After a publish that was not acknowledged, how long until this node pushes its state again. Default 1000 ms. */
-  repairDelayMs?: number;
-  /** Where refused messages and failed background sends are reported. Default `console.warn`. */
-  warn?: (message: string) => void;
-}
+export type { ReplicatedSessionStore, ReplicatedStoreOptions } from './types.js';
 
-/** The replicated store, with what monitoring and tests need. */
-export interface ReplicatedSessionStore extends SessionStore {
-  /** This node's id on the bus (new on every start of the process). */
-  readonly node: string;
-  readonly liveSessions: number;
-  /** Ids held: live sessions plus tombstones. */
-  readonly size: number;
-  start(options: SessionStoreOptions): Promise<void>;
-  stop(): Promise<void>;
-  /** Send our state to every peer and ask for theirs; done by itself on start and on reconnect. */
-  resync(): Promise<void>;
-  /** End every session whose time is up now (the sweep also runs by itself); returns how many. */
-  expireNow(): number;
-  /** Every record, live and dead, in the state-transfer format (tests, diagnostics). */
-  dump(): RecordWire[];
-}
-
-/**
- * A message's budget, well under NATS's default 1 MiB payload limit (MAX_FRAME_BYTES). One op or
- * record is at most a session's size (`maxSessionBytes`, 64 KiB by default) plus its stamps, so
- * messages are cut by estimated size, not by count.
- */
-const MESSAGE_BUDGET = 256 * 1024;
-
-/** Roughly the JSON length of an op or record: its strings, plus room for numbers and quoting. */
-function weight(value: unknown): number {
-  if (typeof value === 'string') return value.length + 8;
-  if (Array.isArray(value)) {
-    let sum = 4;
-    for (const item of value) sum += weight(item);
-    return sum;
-  }
-  return 24;
-}
-
-/** Cut `items` into runs whose estimated size stays within the message budget. */
-function batches<T>(items: readonly T[]): T[][] {
-  const out: T[][] = [];
-  let run: T[] = [];
-  let size = 0;
-  for (const item of items) {
-    const w = weight(item);
-    if (run.length > 0 && size + w > MESSAGE_BUDGET) {
-      out.push(run);
-      run = [];
-      size = 0;
-    }
-    run.push(item);
-    size += w;
-  }
-  if (run.length > 0) out.push(run);
-  return out;
-}
-
-class ReplicatedStore implements ReplicatedSessionStore {
+/** The members `StoreCore` names are public here for `user-sessions.ts`; the factory's type hides them. */
+class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
   readonly name = 'replicated-memory';
   private readonly bus: Bus;
-  private readonly state = new ReplicaState(() => this.now());
+  readonly state = new ReplicaState(() => this.now());
   private clock: HybridClock;
-  private options: SessionStoreOptions = checkStoreOptions();
+  options: CheckedStoreOptions = checkStoreOptions();
   private now: () => number = Date.now;
   private running = false;
   private subscriptions: Unsubscribe[] = [];
@@ -101,23 +40,18 @@ class ReplicatedStore implements ReplicatedSessionStore {
   private sending: Promise<void> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweepCursor: Iterator<SessionRecord> | undefined;
-  private readonly pings = {
-    sent: 0,
-    inFlight: false,
-    /** Callers waiting for the next ping, which goes out when the one in flight is back. */
-    waiting: undefined as { done: Promise<boolean>; release: (caughtUp: boolean) => void } | undefined,
-    /** What to run when ping k comes back. */
-    back: new Map<number, () => void>(),
-  };
+  private readonly pings: ReadBarrier;
   private joined: (() => void) | undefined;
   private repair: NodeJS.Timeout | undefined;
   private listening = false;
   /** Nodes we are sending our state to right now. */
   private readonly transfers = new Set<string>();
+  private readonly users = new UserSessions(this);
 
   constructor(private readonly settings: ReplicatedStoreOptions & { joinTimeoutMs: number; barrierTimeoutMs: number; sweepIntervalMs: number; repairDelayMs: number }) {
     this.bus = new Bus({ transport: settings.transport, secret: settings.secret, cluster: settings.cluster, warn: settings.warn });
     this.clock = new HybridClock(this.bus.node);
+    this.pings = new ReadBarrier((k) => this.bus.publish(`sessions.${this.node}`, { ping: k } satisfies Message), settings.barrierTimeoutMs);
   }
 
   get node(): string {
@@ -128,6 +62,9 @@ class ReplicatedStore implements ReplicatedSessionStore {
   }
   get size(): number {
     return this.state.records.size;
+  }
+  get indexedUsers(): number {
+    return this.state.users.users;
   }
 
   async start(options: SessionStoreOptions): Promise<void> {
@@ -160,7 +97,7 @@ class ReplicatedStore implements ReplicatedSessionStore {
   }
 
   async getValue(id: string, key: string): Promise<Json | undefined> {
-    const record = await this.lookup(id);
+    const record = await this.lookup(hashOf(id));
     if (record === undefined || !isLive(record)) return undefined;
     this.touch(record);
     const text = record.fields.get(key)?.text;
@@ -169,54 +106,81 @@ class ReplicatedStore implements ReplicatedSessionStore {
 
   async setValue(id: string, key: string, value: Json): Promise<void> {
     const now = this.ready();
-    if (typeof id !== 'string' || id.length === 0) throw errors.sessionIdInvalid('a session id must be a non-empty string');
+    checkId(id);
     const text = encodeSessionValue(key, value);
     const added = entryBytes(key, text);
     const limit = this.options.maxSessionBytes;
     // No barrier for an unknown id: if it died elsewhere, that tombstone still wins when it lands.
-    const record = this.find(id, now);
-    if (record === undefined) {
-      if (added > limit) throw errors.sessionTooLarge(added, limit);
-      if (this.state.live >= this.options.maxSessions) {
-        this.sweep(1); // full: expired sessions go first, live ones are never evicted
-        if (this.state.live >= this.options.maxSessions) throw errors.sessionStoreFull(this.options.maxSessions);
-      }
-    } else {
-      if (!isLive(record)) throw errors.sessionGone();
+    const record = this.writable(hashSessionId(id), now, added);
+    if (record !== undefined) {
       const old = record.fields.get(key)?.text;
       const bytes = record.bytes - (old === undefined || old === null ? 0 : entryBytes(key, old)) + added;
       if (bytes > limit) throw errors.sessionTooLarge(bytes, limit);
     }
-    const created = record?.created ?? now;
-    const lastSeen = record === undefined || now - record.lastSeen >= this.options.touchIntervalMs ? now : record.lastSeen;
-    await this.issue(['s', id, key, text, ...this.stamp(), created, lastSeen]);
+    await this.issue(['s', hashSessionId(id), key, text, ...this.stamp(), ...this.times(record, now)]);
   }
 
   async deleteValue(id: string, key?: string): Promise<void> {
     const now = this.ready();
-    let record = this.find(id, now);
+    const h = hashOf(id);
+    let record = this.find(h, now);
     if (record === undefined) {
       const caughtUp = await this.barrier();
-      record = this.find(id, this.ready());
+      record = this.find(h, this.ready());
       // Unknown ids get nothing, as in every store: an anonymous logout records nothing. But if
       // the barrier could not confirm we are up to date, the session may exist elsewhere: a
       // logout must not be lost, so it is recorded and sent anyway (tombstones are capped).
-      if (record === undefined && key === undefined && !caughtUp) return this.issue(['k', id, ...this.stamp(), now]);
+      if (record === undefined && key === undefined && !caughtUp) return this.issue(['k', h, ...this.stamp(), now]);
     }
     if (record === undefined || !isLive(record)) return;
-    if (key === undefined) return this.issue(['k', id, ...this.stamp(), record.created]);
-    await this.issue(['s', id, key, null, ...this.stamp(), record.created, record.lastSeen]);
+    if (key === undefined) return this.issue(['k', h, ...this.stamp(), record.created]);
+    await this.issue(['s', h, key, null, ...this.stamp(), record.created, record.lastSeen]);
   }
 
   async rotate(oldId: string, newId: string): Promise<void> {
-    if (typeof newId !== 'string' || newId.length === 0) throw errors.sessionIdInvalid('a session id must be a non-empty string');
-    if (this.state.get(newId) !== undefined) throw errors.sessionIdInvalid('the new id is already in use');
-    const record = await this.lookup(oldId);
+    checkId(newId);
+    const [from, to] = [hashOf(oldId), hashSessionId(newId)];
+    if (this.state.get(to) !== undefined) throw errors.sessionIdInvalid('the new id is already in use');
+    const record = await this.lookup(from);
     if (record === undefined) return;
     if (!isLive(record)) throw errors.sessionGone();
     const fields: FieldWire[] = [];
     for (const [key, f] of record.fields) fields.push([key, f.text, f.t, f.n]);
-    await this.issue(['r', oldId, newId, ...this.stamp(), record.created, this.ready(), fields]);
+    const binding = record.binding === undefined ? null : record.binding;
+    await this.issue(['r', from, to, ...this.stamp(), record.created, this.ready(), fields, binding, record.facts]);
+  }
+
+  async takeValue(id: string, key: string): Promise<Json | undefined> {
+    const record = await this.lookup(hashOf(id));
+    if (record === undefined || !isLive(record)) return undefined;
+    this.touch(record);
+    const text = record.fields.get(key)?.text;
+    if (text === undefined || text === null) return undefined;
+    // Deleted here in the same turn as the read, so of concurrent takes on this node one gets it.
+    // Peers learn of it a message later: a take on another node meanwhile also gets it.
+    const sent = this.issue(['s', record.id, key, null, ...this.stamp(), record.created, record.lastSeen]);
+    // Once taken here the value is gone here: handing it out beats losing it to a failed publish,
+    // which the repair resync delivers later.
+    await sent.catch((err: unknown) => this.warn(`publishing a take failed: ${(err as Error).message}`));
+    return JSON.parse(text) as Json;
+  }
+
+  // ---- sessions per user (user-sessions.ts) ----
+
+  bindUser(id: string, userId: string, meta: SessionMeta): Promise<string> {
+    return this.users.bindUser(id, userId, meta);
+  }
+  userOf(id: string): Promise<SessionOwner | undefined> {
+    return this.users.userOf(id);
+  }
+  listUserSessions(userId: string): Promise<UserSessionInfo[]> {
+    return this.users.listUserSessions(userId);
+  }
+  revokeUserSession(userId: string, handle: string): Promise<boolean> {
+    return this.users.revokeUserSession(userId, handle);
+  }
+  revokeUserSessions(userId: string, exceptHandle?: string): Promise<number> {
+    return this.users.revokeUserSessions(userId, exceptHandle);
   }
 
   async resync(): Promise<void> {
@@ -243,15 +207,37 @@ class ReplicatedStore implements ReplicatedSessionStore {
     return [...this.state.wire()];
   }
 
-  // ---- local edits ----
+  /**
+   * The record a write to `h` goes to (undefined: a new session), after the checks every write
+   * makes: a dead id is gone, a new session must fit and find room.
+   */
+  writable(h: string, now: number, bytes: number): SessionRecord | undefined {
+    const record = this.find(h, now);
+    if (record !== undefined) {
+      if (!isLive(record)) throw errors.sessionGone();
+      return record;
+    }
+    if (bytes > this.options.maxSessionBytes) throw errors.sessionTooLarge(bytes, this.options.maxSessionBytes);
+    if (this.state.live >= this.options.maxSessions) {
+      this.sweep(1); // full: expired sessions go first, live ones are never evicted
+      if (this.state.live >= this.options.maxSessions) throw errors.sessionStoreFull(this.options.maxSessions);
+    }
+    return undefined;
+  }
 
-  private stamp(): [number, string] {
+  /** `[created, lastSeen]` for a write: a write is use, rewritten past the touch interval. */
+  times(record: SessionRecord | undefined, now: number): [number, number] {
+    if (record === undefined) return [now, now];
+    return [record.created, now - record.lastSeen >= this.options.touchIntervalMs ? now : record.lastSeen];
+  }
+
+  stamp(): [number, string] {
     const { t, n } = this.clock.stamp();
     return [t, n];
   }
 
   /** Apply an edit here, then publish it; resolves when the transport acknowledged it. */
-  private issue(op: Op): Promise<void> {
+  issue(op: Op): Promise<void> {
     this.apply(op);
     return this.send(op);
   }
@@ -263,7 +249,7 @@ class ReplicatedStore implements ReplicatedSessionStore {
       const ops = this.outbox;
       this.outbox = [];
       this.sending = undefined;
-      const sends = batches(ops).map((run) => this.bus.publish('sessions', { ops: run } satisfies Message));
+      const sends = [...batches(ops)].map((run) => this.bus.publish('sessions', { ops: run } satisfies Message));
       return Promise.all(sends).then(
         () => undefined,
         (err: unknown) => {
@@ -290,16 +276,20 @@ class ReplicatedStore implements ReplicatedSessionStore {
   }
 
   private background(work: Promise<unknown>, what: string): void {
-    work.catch((err: unknown) => (this.settings.warn ?? console.warn)(`nova-ts replication: ${what} failed: ${(err as Error).message}`));
+    work.catch((err: unknown) => this.warn(`${what} failed: ${(err as Error).message}`));
   }
 
-  private ready(): number {
+  private warn(message: string): void {
+    (this.settings.warn ?? console.warn)(`nova-ts replication: ${message}`);
+  }
+
+  ready(): number {
     if (!this.running) throw storeUnavailable('the replicated store is not running (call start() first)');
     return this.now();
   }
 
   /** The record for `id`; an unknown id first waits for edits already in flight (see `barrier`). */
-  private async lookup(id: string): Promise<SessionRecord | undefined> {
+  async lookup(id: string): Promise<SessionRecord | undefined> {
     const record = this.find(id, this.ready());
     if (record !== undefined) return record;
     await this.barrier();
@@ -307,7 +297,7 @@ class ReplicatedStore implements ReplicatedSessionStore {
   }
 
   /** The record, after ending it (and telling the peers) if its time is up. */
-  private find(id: string, now: number): SessionRecord | undefined {
+  find(id: string, now: number): SessionRecord | undefined {
     const record = this.state.get(id);
     if (record !== undefined && isLive(record) && this.expired(record, now)) this.expire(record);
     return record;
@@ -317,10 +307,17 @@ class ReplicatedStore implements ReplicatedSessionStore {
     return now >= record.created + this.options.absoluteTimeoutMs || now >= record.lastSeen + this.options.idleTimeoutMs;
   }
 
+  /** End a session whose time is up, tell the peers, and report it (`onExpired`) from this node. */
   private expire(record: SessionRecord): void {
+    const userId = record.binding?.[0];
     const op: Op = ['k', record.id, ...this.stamp(), record.created];
     this.apply(op);
     this.background(this.send(op), 'publishing an expiry');
+    try {
+      this.options.onExpired?.(record.id, userId); // the id is already the hash
+    } catch (err) {
+      this.warn(`onExpired threw: ${(err as Error).message}`);
+    }
   }
 
   private touch(record: SessionRecord): void {
@@ -331,53 +328,9 @@ class ReplicatedStore implements ReplicatedSessionStore {
     this.background(this.send(op), 'publishing a touch');
   }
 
-  /**
-   * Wait until every edit published before now has reached this node, by sending a ping to
-   * ourselves through the transport: it comes back behind them (the transport keeps that order).
-   * Used only when an id is unknown, so a client that logged in on node A and was redirected here
-   * finds its session even if A's message is a hair behind the request. At most one ping is in
-   * flight: callers that arrive meanwhile share the next one, so a flood of requests with unknown
-   * ids costs one ping per round trip, not one per request. A transport that is down costs each
-   * caller at most `barrierTimeoutMs`.
-   */
-  private barrier(): Promise<boolean> {
-    const pings = this.pings;
-    if (pings.waiting === undefined) {
-      let release!: (caughtUp: boolean) => void;
-      const done = new Promise<boolean>((resolve) => (release = resolve));
-      const timer = setTimeout(() => release(false), this.settings.barrierTimeoutMs);
-      pings.waiting = { done, release: (caughtUp) => (clearTimeout(timer), release(caughtUp)) };
-    }
-    const { done } = pings.waiting;
-    if (!pings.inFlight) {
-      pings.inFlight = true;
-      queueMicrotask(() => this.ping()); // callers in this same turn share it
-    }
-    return done;
-  }
-
-  private ping(): void {
-    const pings = this.pings;
-    const batch = pings.waiting;
-    pings.waiting = undefined;
-    if (batch === undefined) {
-      pings.inFlight = false;
-      return;
-    }
-    const k = ++pings.sent;
-    let settled = false;
-    const settle = (caughtUp: boolean) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(lost);
-      pings.back.delete(k);
-      batch.release(caughtUp);
-      this.ping(); // the callers that arrived meanwhile, if any
-    };
-    // A ping that never comes back (transport down) must not block later ones.
-    const lost = setTimeout(() => settle(false), this.settings.barrierTimeoutMs);
-    pings.back.set(k, () => settle(true));
-    this.bus.publish(`sessions.${this.node}`, { ping: k } satisfies Message).catch(() => settle(false));
+  /** Wait for edits already in flight (see `barrier.ts`); false when that could not be confirmed. */
+  barrier(): Promise<boolean> {
+    return this.pings.wait();
   }
 
   // ---- edits from anywhere ----
@@ -392,9 +345,15 @@ class ReplicatedStore implements ReplicatedSessionStore {
         return this.state.kill(op[1], op[4]);
       case 'r':
         this.clock.observe(op[3]);
-        return this.state.rotate(op[1], op[2], op[7], op[5], op[6]);
+        return this.state.rotate(op[1], op[2], op[7], op[5], op[6], op[8], op[9]);
       case 'u':
         return this.state.touch(op[1], op[2]);
+      case 'b':
+        this.clock.observe(op[2][5]);
+        return this.state.bind(op[1], op[2], op[3], op[4]);
+      case 'x':
+        this.clock.observe(op[3]);
+        return this.state.revoke([op[1], op[3], op[2]]);
     }
   }
 
@@ -402,16 +361,23 @@ class ReplicatedStore implements ReplicatedSessionStore {
     if (!this.running || typeof body !== 'object' || body === null) return;
     const message = body as Record<string, unknown>;
     if (direct && from === this.node && typeof message.ping === 'number') {
-      this.pings.back.get(message.ping)?.();
+      this.pings.back(message.ping);
       return;
     }
     if (from === this.node) return; // our own edits were applied when they were made
     if (Array.isArray(message.ops)) {
       for (const op of message.ops) if (isOp(op)) this.apply(op);
+    } else if (Array.isArray(message.revocations)) {
+      for (const r of message.revocations) {
+        if (!isRevocationWire(r)) continue;
+        this.clock.observe(r[1]);
+        this.state.revoke(r);
+      }
     } else if (Array.isArray(message.records)) {
       for (const r of message.records) {
         if (!isRecordWire(r)) continue;
         for (const f of r[3]) this.clock.observe(f[2]);
+        if (r[6] !== null) this.clock.observe(r[6][5]);
         this.state.mergeWire(r);
       }
     } else if (message.hello === true && !direct) {
@@ -430,20 +396,10 @@ class ReplicatedStore implements ReplicatedSessionStore {
     }
   }
 
+  /** Our state, revocations first so that records they cover die as they land. */
   private async sendRecords(channel: string): Promise<void> {
-    let run: RecordWire[] = [];
-    let size = 0;
-    for (const record of this.state.wire()) {
-      const w = weight(record);
-      if (run.length > 0 && size + w > MESSAGE_BUDGET) {
-        await this.bus.publish(channel, { records: run } satisfies Message);
-        run = [];
-        size = 0;
-      }
-      run.push(record);
-      size += w;
-    }
-    if (run.length > 0) await this.bus.publish(channel, { records: run } satisfies Message);
+    for (const run of batches(this.state.revocations.wire())) await this.bus.publish(channel, { revocations: run } satisfies Message);
+    for (const run of batches(this.state.wire())) await this.bus.publish(channel, { records: run } satisfies Message);
   }
 
   // ---- expiry ----
@@ -476,7 +432,11 @@ class ReplicatedStore implements ReplicatedSessionStore {
     this.capTombstones();
     const now = this.now();
     const deadline = performance.now() + budgetMs;
-    this.sweepCursor ??= this.state.records.values();
+    if (this.sweepCursor === undefined) {
+      // Once a pass: a revocation older than the absolute timeout covers no session that can still live.
+      this.state.revocations.forget((now - this.options.absoluteTimeoutMs) * TICKS_PER_MS);
+      this.sweepCursor = this.state.records.values();
+    }
     for (let steps = 1; ; steps++) {
       const next = this.sweepCursor.next();
       if (next.done === true) {

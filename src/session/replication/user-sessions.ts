@@ -1,0 +1,125 @@
+/**
+ * Sessions per user on the replicated store (`SessionUserIndex`): binds and revoke-alls travel as
+ * ops (`messages.ts`), every node derives its per-user index and the revocation stamps from them
+ * (`users-index.ts`), and revoking one session or capping a user is an ordinary kill.
+ */
+import type { CheckedStoreOptions } from '../store.js';
+import { checkUserId, MAX_USER_AGENT_LENGTH, newHandle, type SessionMeta, type SessionOwner, type SessionUserIndex, type UserSessionInfo } from '../users.js';
+import { hashSessionId } from '../id-hash.js';
+import type { Op } from './messages.js';
+import { isLive, type BindingWire, type ReplicaState, type SessionRecord } from './records.js';
+import { checkId, hashOf } from './types.js';
+
+/** What the per-user API uses of the store it is part of (`store.ts`). */
+export interface StoreCore {
+  readonly state: ReplicaState;
+  readonly options: CheckedStoreOptions;
+  /** The time now; throws 503 when the store is not running. */
+  ready(): number;
+  /** The record of a hashed id, after ending it if its time is up. */
+  find(h: string, now: number): SessionRecord | undefined;
+  /** Like `find`, but an unknown id first waits for edits in flight. */
+  lookup(h: string): Promise<SessionRecord | undefined>;
+  /** The record a write goes to (undefined: a new session); throws as every write does. */
+  writable(h: string, now: number, bytes: number): SessionRecord | undefined;
+  times(record: SessionRecord | undefined, now: number): [number, number];
+  barrier(): Promise<boolean>;
+  /** Apply here and publish; resolves when the transport acknowledged. */
+  issue(op: Op): Promise<void>;
+  stamp(): [number, string];
+}
+
+function clip(value: unknown, length: number): string | null {
+  return typeof value === 'string' ? value.slice(0, length) : null;
+}
+
+/**
+ * @example
+ * ```ts
+ * const users = new UserSessions(store);
+ * const handle = await users.bindUser(id, 'ada', { userAgent });
+ * ```
+ */
+export class UserSessions implements SessionUserIndex {
+  constructor(private readonly core: StoreCore) {}
+
+  async bindUser(id: string, userId: string, meta: SessionMeta): Promise<string> {
+    const now = this.core.ready();
+    checkId(id);
+    checkUserId(userId);
+    const h = hashSessionId(id);
+    const record = this.core.writable(h, now, 0);
+    const handle = newHandle();
+    const [t, n] = this.core.stamp();
+    const binding: BindingWire = [userId, handle, t, clip(meta?.userAgent, MAX_USER_AGENT_LENGTH), clip(meta?.ip, MAX_USER_AGENT_LENGTH), t, n];
+    const bound = this.core.issue(['b', h, binding, ...this.core.times(record, now)]);
+    await Promise.all([bound, this.capUser(userId, h)]);
+    return handle;
+  }
+
+  async userOf(id: string): Promise<SessionOwner | undefined> {
+    const record = await this.core.lookup(hashOf(id));
+    if (record === undefined || !isLive(record) || record.binding === undefined) return undefined;
+    return { userId: record.binding[0], handle: record.binding[1] };
+  }
+
+  async listUserSessions(userId: string): Promise<UserSessionInfo[]> {
+    this.core.ready();
+    if (typeof userId !== 'string') return [];
+    await this.core.barrier(); // read your writes: a login just made on another node is listed
+    return this.liveOf(userId).map((r) => ({
+      handle: r.binding![1],
+      createdAt: r.created,
+      lastSeenAt: r.lastSeen,
+      userAgent: r.binding![3] ?? undefined,
+      ip: r.binding![4] ?? undefined,
+    }));
+  }
+
+  async revokeUserSession(userId: string, handle: string): Promise<boolean> {
+    this.core.ready();
+    if (typeof userId !== 'string' || typeof handle !== 'string') return false;
+    const withHandle = () => this.liveOf(userId).filter((r) => r.binding![1] === handle);
+    let targets = withHandle();
+    if (targets.length === 0) {
+      await this.core.barrier();
+      targets = withHandle();
+    }
+    // A session rotated twice at once (a race) lives on under two ids with one handle: end both.
+    await Promise.all(targets.map((r) => this.core.issue(['k', r.id, ...this.core.stamp(), r.created])));
+    return targets.length > 0;
+  }
+
+  async revokeUserSessions(userId: string, exceptHandle?: string): Promise<number> {
+    this.core.ready();
+    checkUserId(userId);
+    await this.core.barrier();
+    const except = typeof exceptHandle === 'string' ? exceptHandle : '';
+    const ending = this.liveOf(userId).filter((r) => r.binding![1] !== except).length;
+    // The stamp, not a list of kills: every node ends what it covers, including sessions only it
+    // knows and binds still in flight (see users-index.ts).
+    const [t, n] = this.core.stamp();
+    await this.core.issue(['x', userId, except, t, n]);
+    return ending;
+  }
+
+  /** The user's live sessions here, oldest first, after ending those whose time is up. */
+  private liveOf(userId: string): SessionRecord[] {
+    const now = this.core.ready();
+    return this.core.state.users
+      .live(userId)
+      .filter((r) => (this.core.find(r.id, now), isLive(r)))
+      .sort((a, b) => a.created - b.created || a.binding![2] - b.binding![2]);
+  }
+
+  /** Binding one more session than `maxSessionsPerUser` ends the user's oldest (not `bound`). */
+  private capUser(userId: string, bound: string): Promise<unknown> {
+    const live = this.liveOf(userId);
+    const excess = live.length - this.core.options.maxSessionsPerUser;
+    if (excess <= 0) return Promise.resolve();
+    const oldest = live.filter((r) => r.id !== bound).slice(0, excess);
+    return Promise.all(oldest.map((r) => this.core.issue(['k', r.id, ...this.core.stamp(), r.created])));
+  }
+
+  // ---- local edits ----
+}
