@@ -93,6 +93,16 @@ export const errors = {
   sessionUser: define('NOVA_ERR_SESSION_USER', 500, (problem: string) => `session user refused: ${problem}`),
 
   // pub/sub and replication
+  sessionNodeFenced: define(
+    'NOVA_ERR_SESSION_NODE_FENCED',
+    503,
+    (reason: string) => `this node cannot answer for sessions now: ${reason}`,
+  ),
+  sessionNotCaughtUp: define(
+    'NOVA_ERR_SESSION_NOT_CAUGHT_UP',
+    503,
+    (reason: string) => `this node could not confirm it has every session yet: ${reason}`,
+  ),
   pubsubUnavailable: define('NOVA_ERR_PUBSUB_UNAVAILABLE', 503, (reason: string) => `pub/sub transport unavailable: ${reason}`),
   pubsubMessage: define('NOVA_ERR_PUBSUB_MESSAGE', 500, (problem: string) => `pub/sub message refused: ${problem}`),
 } as const;

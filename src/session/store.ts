@@ -81,6 +81,19 @@ export interface SessionStore extends Partial<SessionUserIndex>, Partial<Session
   deleteValue(id: string, key?: string): Promise<void>;
   /** Move all data from oldId to newId atomically; oldId is deleted (tombstoned). */
   rotate(oldId: string, newId: string): Promise<void>;
+  /**
+   * Whether this store can answer for sessions right now (connected, caught up, not fenced), for
+   * the app's readiness check. Synchronous and cheap: a load balancer may ask often. Stores without
+   * it count as ready.
+   */
+  readiness?(): StoreReadiness;
+}
+
+/** A store's answer to `readiness()`. */
+export interface StoreReadiness {
+  ready: boolean;
+  /** Why not, when not ready: for the readiness endpoint and logs, never secret. */
+  reason?: string | undefined;
 }
 
 /** Defaults for a store used before `start()`: OWASP's 30 min idle and 8 h absolute timeouts. */
