@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { sessionStoreConformance } from '../../testing/session-store.suite.js';
 import { rejectsWith } from '../../testing/session-store.lifecycle.js';
+import { hashSessionId } from '../id-hash.js';
 import { generateSessionId } from '../id.js';
 import type { SessionStoreOptions } from '../store.js';
 import { postgresSchema, postgresStore } from './postgres.js';
@@ -54,7 +55,7 @@ if (problem !== undefined) {
 
   after(async () => {
     for (const t of tables) {
-      await admin.query(`DROP TABLE IF EXISTS "${t}_values", "${t}"`).catch(() => {});
+      await admin.query(`DROP TABLE IF EXISTS "${t}_values", "${t}", "${t}_users"`).catch(() => {});
     }
     await admin.end();
   });
@@ -101,15 +102,15 @@ if (problem !== undefined) {
       await store.setValue(id, 'a', 1);
       await store.setValue(id, 'b', { x: [1, 2] });
       await store.setValue(id, 'a', 'again');
-      const rows = await admin.query(`SELECT key, value, bytes FROM "${table}_values" WHERE session_id = $1 ORDER BY key`, [id]);
+      const rows = await admin.query(`SELECT key, value, bytes FROM "${table}_values" WHERE session_id = $1 ORDER BY key`, [hashSessionId(id)]);
       assert.deepEqual(rows.rows, [
         { key: 'a', value: '"again"', bytes: 1 + 7 },
         { key: 'b', value: '{"x":[1,2]}', bytes: 1 + 11 },
       ]);
-      const session = await admin.query(`SELECT bytes, gone_at FROM "${table}" WHERE id = $1`, [id]);
+      const session = await admin.query(`SELECT bytes, gone_at FROM "${table}" WHERE id = $1`, [hashSessionId(id)]);
       assert.deepEqual(session.rows, [{ bytes: 20, gone_at: null }]);
       await store.deleteValue(id);
-      const after = await admin.query(`SELECT count(*)::int AS n FROM "${table}_values" WHERE session_id = $1`, [id]);
+      const after = await admin.query(`SELECT count(*)::int AS n FROM "${table}_values" WHERE session_id = $1`, [hashSessionId(id)]);
       assert.equal(after.rows[0].n, 0, 'logout removes the values');
       await store.stop();
     });
