@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { sessionStoreConformance } from '../../testing/session-store.suite.js';
 import { rejectsWith } from '../../testing/session-store.lifecycle.js';
 import { generateSessionId } from '../id.js';
+import { hashSessionId } from '../id-hash.js';
 import type { SessionStoreOptions } from '../store.js';
 import { memoryStore, type MemorySessionStore, type MemoryStoreTuning } from './memory.js';
 
@@ -187,5 +188,178 @@ describe('memory store: options', () => {
       await rejectsWith(memoryStore().start({ ...base, ...bad }), 'NOVA_ERR_CONFIG');
     }
     assert.throws(() => memoryStore({ sweepBudgetMs: 0 }), (err: { code?: string }) => err.code === 'NOVA_ERR_CONFIG');
+  });
+});
+
+/** The store's user index, reached past `private` to fake what cannot happen here (see the test). */
+function hideFromIndex(store: MemorySessionStore, userId: string, handle: string): void {
+  const index = (store as unknown as { index: { record(u: string): { sessions: Map<string, unknown> } | undefined } }).index;
+  assert.ok(index.record(userId)?.sessions.delete(handle), 'the session was listed');
+}
+
+describe('memory store: sessions per user', () => {
+  it('forgets users after 10,000 logins and logouts', async () => {
+    const { store } = await fakeClockStore({ maxSessions: 10 });
+    for (let i = 0; i < 10_000; i++) {
+      const id = generateSessionId();
+      await store.setValue(id, 'k', 1);
+      await store.bindUser(id, `user-${i % 7}`, { userAgent: 'ua' });
+      if (i % 2 === 0) await store.deleteValue(id); // logout
+      else {
+        const next = generateSessionId(); // rotation, then logout
+        await store.rotate(id, next);
+        await store.deleteValue(next);
+      }
+      assert.ok(store.users <= 1, `iteration ${i}: ${store.users} users`);
+    }
+    assert.equal(store.users, 0);
+    assert.equal(store.liveSessions, 0);
+    assert.ok(store.size <= 20, `held ${store.size} ids`);
+    await store.stop();
+  });
+
+  it('forgets users whose sessions expire, over 10,000 logins', async () => {
+    const { store, advance } = await fakeClockStore({ maxSessions: 10 }, { sweepIntervalMs: 5 });
+    for (let i = 0; i < 10_000; i++) {
+      await store.bindUser(generateSessionId(), `user-${i}`, {}); // a full store sweeps before refusing
+      advance(SECOND + 1);
+      assert.ok(store.users <= 10, `iteration ${i}: ${store.users} users`);
+    }
+    advance(31 * SECOND);
+    await until(() => store.users === 0 && store.liveSessions === 0, 'expired users swept');
+    assert.ok(store.size <= 20, `held ${store.size} ids`);
+    await store.stop();
+  });
+
+  it('keeps a revoked user only while the stamp counts, then the sweeper forgets it', async () => {
+    const { store, advance } = await fakeClockStore({}, { sweepIntervalMs: 5 });
+    let most = 0;
+    for (let i = 0; i < 10_000; i++) {
+      await store.bindUser(generateSessionId(), `user-${i}`, {});
+      assert.equal(await store.revokeUserSessions(`user-${i}`), 1);
+      advance(SECOND);
+      if (i % 500 === 499) await new Promise((resolve) => setTimeout(resolve, 30)); // let the sweeper run
+      most = Math.max(most, store.users);
+    }
+    assert.ok(most <= 500 + 31, `at most ${most} users held`); // the last 30 s of stamps, plus one slice
+    assert.equal(await store.revokeUserSessions('never-logged-in'), 0);
+    advance(31 * SECOND);
+    await until(() => store.users === 0, 'stamps forgotten');
+    await store.stop();
+  });
+
+  it('reads a session bound before a revoke-all as gone even when the index missed it', async () => {
+    // The memory index is exact and a bind is one synchronous step, so no session of a user is
+    // ever missing from it; the test hides one by hand to check that reads also check the stamp.
+    const { store, advance } = await fakeClockStore();
+    const [hidden, listed] = [generateSessionId(), generateSessionId()];
+    await store.setValue(hidden, 'k', 1);
+    const handle = await store.bindUser(hidden, 'ada', {});
+    await store.bindUser(listed, 'ada', {});
+    hideFromIndex(store, 'ada', handle);
+    advance(SECOND);
+    assert.equal(await store.revokeUserSessions('ada'), 1, 'only the listed session was found');
+    assert.strictEqual(await store.getValue(hidden, 'k'), undefined);
+    assert.strictEqual(await store.userOf(hidden), undefined);
+    await rejectsWith(store.setValue(hidden, 'k', 2), 'NOVA_ERR_SESSION_GONE');
+    assert.equal(store.liveSessions, 0);
+    await store.stop();
+  });
+
+  it('lets a login after a revoke-all live even when the clock stepped back', async () => {
+    const { store, advance } = await fakeClockStore();
+    await store.bindUser(generateSessionId(), 'ada', {});
+    await store.revokeUserSessions('ada');
+    advance(-5 * SECOND);
+    const id = generateSessionId();
+    await store.setValue(id, 'k', 1);
+    const handle = await store.bindUser(id, 'ada', {});
+    assert.equal(await store.getValue(id, 'k'), 1);
+    assert.deepStrictEqual(await store.userOf(id), { userId: 'ada', handle });
+    await store.stop();
+  });
+
+  it('moves the user record along with a rebinding and cuts long user agents', async () => {
+    const { store } = await fakeClockStore();
+    const id = generateSessionId();
+    await store.bindUser(id, 'ada', { userAgent: 'x'.repeat(300), ip: '192.0.2.1' });
+    assert.equal(store.users, 1);
+    await store.bindUser(id, 'bob', { userAgent: 'y'.repeat(300) });
+    assert.equal(store.users, 1, 'ada had no other session');
+    const [info] = await store.listUserSessions('bob');
+    assert.equal(info?.userAgent, 'y'.repeat(256));
+    assert.strictEqual(info?.ip, undefined, 'the new binding replaced the old metadata');
+    await store.stop();
+  });
+
+  it('counts takeValue and userOf as use, sliding the idle timeout', async () => {
+    const { store, advance } = await fakeClockStore();
+    const [a, b] = [generateSessionId(), generateSessionId()];
+    await store.setValue(a, 'k', 1);
+    await store.bindUser(b, 'ada', {});
+    await store.setValue(b, 'k', 1);
+    advance(8 * SECOND);
+    assert.strictEqual(await store.takeValue(a, 'flash'), undefined);
+    assert.ok(await store.userOf(b));
+    advance(8 * SECOND); // 16 s after the last write, 8 after the take and the userOf
+    assert.equal(await store.getValue(a, 'k'), 1);
+    assert.equal(await store.getValue(b, 'k'), 1);
+    await store.stop();
+  });
+});
+
+describe('memory store: onExpired', () => {
+  it('reports a session expired on read, by hashed id and user, and nothing for logouts or revokes', async () => {
+    const calls: [string, string | undefined][] = [];
+    const { store, advance } = await fakeClockStore({ onExpired: (hash, user) => void calls.push([hash, user]) });
+    const [bound, anon, out, revoked] = [generateSessionId(), generateSessionId(), generateSessionId(), generateSessionId()];
+    await store.bindUser(bound, 'ada', {});
+    await store.setValue(anon, 'k', 1);
+    await store.setValue(out, 'k', 1);
+    await store.deleteValue(out);
+    const handle = await store.bindUser(revoked, 'bob', {});
+    await store.revokeUserSession('bob', handle);
+    assert.equal(calls.length, 0, "nothing reported for a logout or a revoke");
+    advance(11 * SECOND);
+    assert.strictEqual(await store.getValue(bound, 'k'), undefined);
+    assert.strictEqual(await store.takeValue(anon, 'k'), undefined);
+    assert.deepStrictEqual(calls, [[hashSessionId(bound), 'ada'], [hashSessionId(anon), undefined]]);
+    assert.ok(calls.every(([hash]) => hash !== bound && hash !== anon), 'never the raw id');
+    await store.getValue(bound, 'k');
+    assert.equal(calls.length, 2, 'reported once');
+    await store.stop();
+  });
+
+  it('reports sessions the sweeper expires, under their id after a rotation', async () => {
+    const calls: [string, string | undefined][] = [];
+    const { store, advance } = await fakeClockStore({ onExpired: (hash, user) => void calls.push([hash, user]) }, { sweepIntervalMs: 5 });
+    const [first, rotated, other] = [generateSessionId(), generateSessionId(), generateSessionId()];
+    await store.bindUser(first, 'ada', {});
+    await store.rotate(first, rotated);
+    await store.setValue(other, 'k', 1);
+    advance(31 * SECOND);
+    await until(() => calls.length === 2, 'the sweeper reported both');
+    assert.deepStrictEqual(new Map(calls), new Map([[hashSessionId(rotated), 'ada'], [hashSessionId(other), undefined]]));
+    assert.equal(store.users, 0);
+    await store.stop();
+  });
+
+  it('survives a hook that throws, on reads and in the sweeper', async () => {
+    let calls = 0;
+    const onExpired = () => {
+      calls++;
+      throw new Error('listener bug');
+    };
+    const { store, advance } = await fakeClockStore({ onExpired }, { sweepIntervalMs: 5 });
+    const ids = await fill(store, 100);
+    advance(11 * SECOND);
+    assert.strictEqual(await store.getValue(ids[0]!, 'k'), undefined);
+    await rejectsWith(store.setValue(ids[1]!, 'k', 2), 'NOVA_ERR_SESSION_GONE');
+    await until(() => store.liveSessions === 0, 'the sweeper carried on past the throwing hook');
+    assert.equal(calls, 100);
+    const fresh = generateSessionId();
+    await store.setValue(fresh, 'k', 1);
+    assert.equal(await store.getValue(fresh, 'k'), 1);
+    await store.stop();
   });
 });

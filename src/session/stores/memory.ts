@@ -6,96 +6,21 @@
 import { performance } from 'node:perf_hooks';
 import { errors } from '../../errors.js';
 import type { Json } from '../../results/result.js';
+import { hashSessionId } from '../id-hash.js';
 import {
   checkStoreOptions,
   encodeSessionValue,
   entryBytes,
   storeUnavailable,
+  type CheckedStoreOptions,
   type SessionStore,
   type SessionStoreOptions,
 } from '../store.js';
+import { checkUserId, type SessionMeta, type SessionOwner, type SessionTake, type SessionUserIndex, type UserSessionInfo } from '../users.js';
+import { readField, removeField, writeField, type Entry } from './memory-fields.js';
+import { ShardedMap } from './memory-shards.js';
+import { UserIndex } from './memory-users.js';
 import { TimeQueue } from './time-queue.js';
-
-/** One id's record. `alive === false` makes it a tombstone: the id is dead and stays dead. */
-interface Entry {
-  id: string;
-  readonly created: number;
-  lastSeen: number;
-  alive: boolean;
-  // Values are kept as JSON text: encoding is needed anyway to check and size them, and
-  // JSON.parse on the way out is the cheapest copy. Measured on Node 20 for small values
-  // ("alice", {user, roles[2], n}, a 10-item cart): JSON.parse 0.2/0.9/4.6 µs against
-  // structuredClone 0.6/3.7/15.6 µs.
-  //
-  // The first key lives in the entry itself; most sessions hold one or two keys, and an array
-  // for them would cost every read two more memory fetches (the array and its elements) and
-  // every session ~40 bytes of heap. `key === undefined` is an empty slot, and then `more` is
-  // empty too: removing the first key moves another into its place.
-  key: string | undefined;
-  text: string | undefined;
-  more: Fields | undefined;
-  bytes: number;
-}
-
-/**
- * Keys after the first and their JSON texts, flat: `[key1, text1, key2, text2, …]`. Sessions
- * hold a handful of keys, where a scan is as quick as hashing, and a Map costs ~190 bytes of heap
- * against ~50 for this array. `maxSessionBytes` bounds the scan.
- */
-type Fields = string[];
-
-function fieldIndex(fields: Fields, key: string): number {
-  for (let i = 0; i < fields.length; i += 2) if (fields[i] === key) return i;
-  return -1;
-}
-
-function readField(e: Entry, key: string): string | undefined {
-  if (e.key === key) return e.text;
-  if (e.more === undefined) return undefined;
-  const i = fieldIndex(e.more, key);
-  return i === -1 ? undefined : e.more[i + 1];
-}
-
-/** Store `text` under `key`; the caller has checked the size with the old text `readField` gave. */
-function writeField(e: Entry, key: string, text: string): void {
-  if (e.key === key || e.key === undefined) {
-    e.key = key;
-    e.text = text;
-    return;
-  }
-  const i = e.more === undefined ? -1 : fieldIndex(e.more, key);
-  if (i !== -1) (e.more as Fields)[i + 1] = text;
-  else if (e.more === undefined) e.more = [key, text];
-  else e.more.push(key, text);
-}
-
-/** Remove `key`; returns its text, if it had one. */
-function removeField(e: Entry, key: string): string | undefined {
-  if (e.key === key) {
-    const old = e.text;
-    // Keep the slot filled while other keys exist, so a write finding it empty knows the key is new.
-    const lastText = e.more?.pop();
-    const lastKey = e.more?.pop();
-    e.key = lastKey;
-    e.text = lastText;
-    if (e.more?.length === 0) e.more = undefined;
-    return old;
-  }
-  const i = e.more === undefined ? -1 : fieldIndex(e.more, key);
-  if (i === -1) return undefined;
-  return (e.more as Fields).splice(i, 2)[1];
-}
-
-// The id index is split into shards for the same reason as TimeQueue: 256 maps of ~4k entries each
-// rehash in microseconds; one map of a million stalls (measured: ~190 ms worst delete batch with
-// one map, ~20 ms with 256, during a synchronous million-entry delete loop).
-const SHARDS = 256;
-function shardOf(id: string): number {
-  // Fibonacci hashing of the first three characters: ids are random, so three are plenty (shards
-  // of a million ids measured 3.7k-4.1k entries; two characters gave 3.0k-5.2k).
-  const head = (id.charCodeAt(0) | 0) | ((id.charCodeAt(1) | 0) << 8) | ((id.charCodeAt(2) | 0) << 16);
-  return Math.imul(head, 0x9e3779b1) >>> 24;
-}
 
 /** Tuning for the sweeper; the defaults suit production. */
 export interface MemoryStoreTuning {
@@ -106,21 +31,28 @@ export interface MemoryStoreTuning {
 }
 
 /** The memory store, with counters for monitoring and tests. */
-export interface MemorySessionStore extends SessionStore {
+export interface MemorySessionStore
+  extends Omit<SessionStore, keyof SessionUserIndex | keyof SessionTake>, SessionUserIndex, SessionTake {
   /** Ids held: live sessions plus tombstones. */
   readonly size: number;
   /** Live sessions, the number `maxSessions` limits. */
   readonly liveSessions: number;
+  /** Users in the per-user index: those with live sessions, plus those whose revocation stamp still counts. */
+  readonly users: number;
   start(options: SessionStoreOptions): Promise<void>;
   /** Clears the sweeper's timers; later calls fail with `NOVA_ERR_SESSION_STORE_UNAVAILABLE`. */
   stop(): Promise<void>;
 }
 
+// Sessions are keyed by their raw ids, not by `hashSessionId`: this map is one process's memory,
+// which holds the raw id anyway while a request runs, so nothing here is "at rest", and hashing
+// on every request would cost CPU for no protection. Only `onExpired` hashes, and only when set.
 class MemoryStore implements MemorySessionStore {
   readonly name = 'memory';
-  private options: SessionStoreOptions = checkStoreOptions();
+  private options: CheckedStoreOptions = checkStoreOptions();
   private now: () => number = Date.now;
-  private readonly shards: Map<string, Entry>[] = Array.from({ length: SHARDS }, () => new Map());
+  private readonly ids = new ShardedMap<Entry>();
+  private readonly index = new UserIndex({ check: (e, now) => this.check(e, now), kill: (e, now) => this.kill(e, now) });
   private readonly created = new TimeQueue<Entry>(); // absolute expiry: creation order
   private readonly touched = new TimeQueue<Entry>(); // idle expiry: order of "last seen" rewrites
   private readonly graves = new TimeQueue<Entry>(); // tombstone removal: order of death
@@ -138,6 +70,10 @@ class MemoryStore implements MemorySessionStore {
 
   get liveSessions(): number {
     return this.live;
+  }
+
+  get users(): number {
+    return this.index.size;
   }
 
   async start(options: SessionStoreOptions): Promise<void> {
@@ -169,13 +105,7 @@ class MemoryStore implements MemorySessionStore {
     const entry = this.find(id, now);
     if (entry === undefined) {
       if (added > limit) throw errors.sessionTooLarge(added, limit);
-      this.reserveSlot();
-      const fresh: Entry = { id, created: now, lastSeen: now, alive: true, key, text, more: undefined, bytes: added };
-      this.shard(id).set(id, fresh);
-      this.entries++;
-      this.live++;
-      this.created.push(fresh, now);
-      this.touched.push(fresh, now);
+      this.create(id, now, key, text, added);
       return;
     }
     if (!entry.alive) throw errors.sessionGone();
@@ -201,19 +131,66 @@ class MemoryStore implements MemorySessionStore {
   async rotate(oldId: string, newId: string): Promise<void> {
     const now = this.ready();
     checkId(newId);
-    if (this.shard(newId).has(newId)) throw errors.sessionIdInvalid('the new id is already in use');
+    if (this.ids.has(newId)) throw errors.sessionIdInvalid('the new id is already in use');
     const entry = this.find(oldId, now);
     if (entry === undefined) return; // nothing was ever stored: nothing to move, nothing to record
     if (!entry.alive) throw errors.sessionGone();
     // The entry object keeps its place in the creation queue, so its absolute deadline is kept.
-    const tomb: Entry = { id: oldId, created: entry.created, lastSeen: now, alive: false, key: undefined, text: undefined, more: undefined, bytes: 0 };
-    this.shard(oldId).set(oldId, tomb);
+    // The binding stays on the entry, which the user index holds, so it follows to the new id.
+    const tomb: Entry = { id: oldId, created: entry.created, lastSeen: now, alive: false, key: undefined, text: undefined, more: undefined, bytes: 0, bound: undefined };
+    this.ids.set(oldId, tomb);
     this.graves.push(tomb, now);
     this.entries++;
     this.capGraves();
     entry.id = newId;
-    this.shard(newId).set(newId, entry);
+    this.ids.set(newId, entry);
     this.touch(entry, now);
+  }
+
+  async takeValue(id: string, key: string): Promise<Json | undefined> {
+    const now = this.ready();
+    const entry = this.find(id, now);
+    if (entry?.alive !== true) return undefined;
+    this.touch(entry, now);
+    // Atomic without a lock: nothing between the read and the delete yields to the event loop.
+    const old = removeField(entry, key);
+    if (old === undefined) return undefined;
+    entry.bytes -= entryBytes(key, old);
+    return JSON.parse(old) as Json;
+  }
+
+  async bindUser(id: string, userId: string, meta: SessionMeta): Promise<string> {
+    const now = this.ready();
+    checkId(id);
+    checkUserId(userId);
+    let entry = this.find(id, now);
+    if (entry === undefined) entry = this.create(id, now, undefined, undefined, 0);
+    else if (!entry.alive) throw errors.sessionGone();
+    else this.touch(entry, now);
+    this.index.unbind(entry, now, this.options.absoluteTimeoutMs);
+    const binding = this.index.bind(entry, userId, meta, now);
+    this.index.cap(binding.user, entry, this.options.maxSessionsPerUser, now);
+    return binding.handle;
+  }
+
+  async userOf(id: string): Promise<SessionOwner | undefined> {
+    const now = this.ready();
+    const entry = this.find(id, now);
+    if (entry?.alive !== true || entry.bound === undefined) return undefined;
+    this.touch(entry, now);
+    return { userId: entry.bound.user.userId, handle: entry.bound.handle };
+  }
+
+  async listUserSessions(userId: string): Promise<UserSessionInfo[]> {
+    return this.index.live(userId, this.ready()).map((e) => this.index.info(e));
+  }
+
+  async revokeUserSession(userId: string, handle: string): Promise<boolean> {
+    return this.index.revokeOne(userId, handle, this.ready());
+  }
+
+  async revokeUserSessions(userId: string, exceptHandle?: string): Promise<number> {
+    return this.index.revokeAll(userId, exceptHandle, this.ready());
   }
 
   private run(options: Partial<SessionStoreOptions>): void {
@@ -235,15 +212,30 @@ class MemoryStore implements MemorySessionStore {
     return this.now();
   }
 
-  private shard(id: string): Map<string, Entry> {
-    return this.shards[shardOf(id)] as Map<string, Entry>;
+  /** The entry for `id`, after turning it into a tombstone if it has expired or been revoked. */
+  private find(id: string, now: number): Entry | undefined {
+    const entry = this.ids.get(id);
+    if (entry !== undefined) this.check(entry, now);
+    return entry;
   }
 
-  /** The entry for `id`, after turning it into a tombstone if its time has run out. */
-  private find(id: string, now: number): Entry | undefined {
-    const entry = this.shard(id).get(id);
-    if (entry?.alive === true && this.expired(entry, now)) this.kill(entry, now);
-    return entry;
+  /** End a live entry whose time has run out, or whose binding is older than its user's stamp. */
+  private check(entry: Entry, now: number): void {
+    if (!entry.alive) return;
+    if (this.expired(entry, now)) this.expire(entry, now);
+    else if (entry.bound !== undefined && this.index.revoked(entry)) this.kill(entry, now);
+  }
+
+  /** A new live session; the caller has checked its size. */
+  private create(id: string, now: number, key: string | undefined, text: string | undefined, bytes: number): Entry {
+    this.reserveSlot();
+    const fresh: Entry = { id, created: now, lastSeen: now, alive: true, key, text, more: undefined, bytes, bound: undefined };
+    this.ids.set(id, fresh);
+    this.entries++;
+    this.live++;
+    this.created.push(fresh, now);
+    this.touched.push(fresh, now);
+    return fresh;
   }
 
   private expired(entry: Entry, now: number): boolean {
@@ -261,10 +253,25 @@ class MemoryStore implements MemorySessionStore {
     entry.alive = false;
     entry.key = entry.text = entry.more = undefined;
     entry.bytes = 0;
+    if (entry.bound !== undefined) this.index.unbind(entry, now, this.options.absoluteTimeoutMs);
     this.live--;
     // A session's absolute deadline was at most absoluteTimeoutMs ahead when it died.
     this.graves.push(entry, now);
     this.capGraves();
+  }
+
+  /** End a session found expired, and tell `onExpired`, by hashed id, after the store is consistent again. */
+  private expire(entry: Entry, now: number): void {
+    const hook = this.options.onExpired;
+    const userId = entry.bound?.user.userId;
+    this.kill(entry, now);
+    if (hook === undefined) return;
+    try {
+      hook(hashSessionId(entry.id), userId);
+    } catch {
+      // The hook must not throw (store.ts); if it does, that is the listener's bug, and letting it
+      // through would fail the request or stop the sweep for a session that is already ended.
+    }
   }
 
   /**
@@ -283,9 +290,8 @@ class MemoryStore implements MemorySessionStore {
 
   /** Remove a tombstone from the index, unless its id has moved on or been reused since. */
   private forget(e: Entry): void {
-    const shard = this.shard(e.id);
-    if (shard.get(e.id) === e) {
-      shard.delete(e.id);
+    if (this.ids.get(e.id) === e) {
+      this.ids.delete(e.id);
       this.entries--;
     }
   }
@@ -323,14 +329,14 @@ class MemoryStore implements MemorySessionStore {
     for (let e = this.created.entry; e !== undefined; e = this.created.entry) {
       if (e.alive && now < this.created.at + absoluteTimeoutMs) break;
       this.created.shift();
-      if (e.alive) this.kill(e, now);
+      if (e.alive) this.expire(e, now);
       if (outOfTime()) return true;
     }
     for (let e = this.touched.entry; e !== undefined; e = this.touched.entry) {
       const stale = !e.alive || e.lastSeen !== this.touched.at;
       if (!stale && now < this.touched.at + idleTimeoutMs) break;
       this.touched.shift();
-      if (!stale) this.kill(e, now);
+      if (!stale) this.expire(e, now);
       if (outOfTime()) return true;
     }
     for (let e = this.graves.entry; e !== undefined; e = this.graves.entry) {
@@ -339,7 +345,7 @@ class MemoryStore implements MemorySessionStore {
       this.forget(e);
       if (outOfTime()) return true;
     }
-    return false;
+    return this.index.sweep(now, absoluteTimeoutMs, outOfTime);
   }
 }
 
@@ -350,15 +356,20 @@ function checkId(id: string): void {
 /**
  * The in-memory session store, the default. Per-key operations, idle and absolute expiry, a
  * size cap that refuses new sessions rather than evicting live ones, tombstones so a deleted or
- * rotated session is never resurrected, and an incremental sweeper on an unref'd timer.
+ * rotated session is never resurrected, and an incremental sweeper on an unref'd timer. Also
+ * sessions per user (an exact in-process index) and the atomic take that flash messages use;
+ * `onExpired` hears of expiries found by the sweeper and by reads.
  *
  * @example
  * ```ts
  * const store = memoryStore();
  * await store.start({ idleTimeoutMs: 1_800_000, absoluteTimeoutMs: 28_800_000,
  *   touchIntervalMs: 60_000, maxSessionBytes: 65_536, maxSessions: 100_000 });
- * await store.setValue(generateSessionId(), 'username', 'alice');
+ * const id = generateSessionId();
+ * await store.setValue(id, 'username', 'alice');
  * console.log(store.liveSessions); // 1
+ * const handle = await store.bindUser(id, 'ada', { userAgent: 'Firefox/140' });
+ * await store.revokeUserSession('ada', handle); // true: that session is gone
  * await store.stop();
  * ```
  */
