@@ -1,6 +1,8 @@
 /**
- * The Redis store against the real Redis at REDIS_URL (default redis://127.0.0.1:6379). When Redis
- * cannot be reached these tests fail under CI (CI=true) and are skipped elsewhere.
+ * The Redis store against the real Redis at REDIS_URL (default redis://127.0.0.1:6379): the
+ * conformance suite, the key layout, and failures. When Redis cannot be reached these tests fail
+ * under CI (CI=true) and are skipped elsewhere. Hashing at rest, sessions per user and expiry
+ * reports are in redis-users.test.ts.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,40 +13,15 @@ import { createClient } from 'redis';
 import { sessionStoreConformance } from '../../testing/session-store.suite.js';
 import { rejectsWith } from '../../testing/session-store.lifecycle.js';
 import { generateSessionId } from '../id.js';
+import { hashSessionId } from '../id-hash.js';
 import type { SessionStoreOptions } from '../store.js';
 import { redisStore } from './redis.js';
+import { whenRedis } from './redis-test-gate.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `nova-test:${randomUUID()}:`;
 
-/** Whether Redis answers; probed once before any test is registered. */
-async function reachable(): Promise<string | undefined> {
-  const probe = createClient({ url, socket: { connectTimeout: 2000, reconnectStrategy: false } });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    await probe.ping();
-    await probe.close();
-    return undefined;
-  } catch (err) {
-    if (probe.isOpen) probe.destroy();
-    return err instanceof Error ? err.message : String(err);
-  }
-}
-
-const problem = await reachable();
-const where = new URL(url);
-if (where.password !== '') where.password = '***';
-
-if (problem !== undefined && process.env.CI === 'true') {
-  it('redis is reachable (required under CI)', () => {
-    assert.fail(`Redis at ${where} is unreachable (${problem}); the redis store tests cannot run`);
-  });
-} else if (problem !== undefined) {
-  it(`redis store tests (Redis at ${where} is unreachable: ${problem})`, { skip: 'no Redis; set REDIS_URL or start redis-server' }, () => {});
-} else {
-  registerTests();
-}
+await whenRedis(url, registerTests);
 
 function registerTests(): void {
   sessionStoreConformance('redis', () => redisStore({ url, prefix }), { clock: false, unitMs: 250 }); // slack for busy CI machines: idle timeout 2.5 s
@@ -54,6 +31,8 @@ function registerTests(): void {
   };
   const raw = createClient({ url });
   raw.on('error', () => {});
+  /** The session's hash key: the store keys by the hashed id, inside a hash tag. */
+  const key = (id: string) => `${prefix}{${hashSessionId(id)}}`;
 
   describe('redis store: layout and round trips', () => {
     before(async () => {
@@ -73,12 +52,12 @@ function registerTests(): void {
       const id = generateSessionId();
       await store.setValue(id, 'user', { name: 'alice' });
       await store.setValue(id, 'cart', [1, 2]);
-      assert.equal(await raw.type(prefix + id), 'hash');
-      const hash = await raw.hGetAll(prefix + id);
+      assert.equal(await raw.type(key(id)), 'hash');
+      const hash = await raw.hGetAll(key(id));
       assert.equal(hash['k:user'], '{"name":"alice"}');
       assert.equal(hash['k:cart'], '[1,2]');
       assert.deepEqual(Object.keys(hash).filter((f) => !f.startsWith('k:')).sort(), ['m:b', 'm:c', 'm:s']);
-      const ttl = await raw.pTTL(prefix + id);
+      const ttl = await raw.pTTL(key(id));
       assert.ok(ttl > 55_000 && ttl <= 60_000, `hash TTL ${ttl} ms is about the idle timeout`);
       await store.stop();
     });
@@ -89,7 +68,7 @@ function registerTests(): void {
       const id = generateSessionId();
       await store.setValue(id, 'a', 'x');
       // A value changed behind the store's back survives a write of another key.
-      await raw.hSet(prefix + id, 'k:a', '"changed"');
+      await raw.hSet(key(id), 'k:a', '"changed"');
       await store.setValue(id, 'b', 'y');
       assert.equal(await store.getValue(id, 'a'), 'changed');
       await store.stop();
@@ -101,9 +80,9 @@ function registerTests(): void {
       const id = generateSessionId();
       await store.setValue(id, 'k', 1);
       await store.deleteValue(id);
-      assert.equal(await raw.exists(prefix + id), 0);
-      assert.equal(await raw.exists(`${prefix}gone:${id}`), 1);
-      const ttl = await raw.pTTL(`${prefix}gone:${id}`);
+      assert.equal(await raw.exists(key(id)), 0);
+      assert.equal(await raw.exists(`${key(id)}:gone`), 1);
+      const ttl = await raw.pTTL(`${key(id)}:gone`);
       assert.ok(ttl > 590_000 && ttl <= 600_000, `tombstone TTL ${ttl} ms is the absolute timeout`);
       await rejectsWith(store.setValue(id, 'k', 2), 'NOVA_ERR_SESSION_GONE');
       await store.stop();
@@ -116,7 +95,7 @@ function registerTests(): void {
       await store.getValue(id, 'k');
       await store.deleteValue(id);
       await store.rotate(id, generateSessionId());
-      assert.equal(await raw.exists([prefix + id, `${prefix}gone:${id}`]), 0);
+      assert.equal(await raw.exists([key(id), `${key(id)}:gone`]), 0);
       await store.stop();
     });
 
@@ -126,7 +105,7 @@ function registerTests(): void {
       const id = generateSessionId();
       await store.setValue(id, 'k', 1);
       await new Promise((resolve) => setTimeout(resolve, 400));
-      assert.equal(await raw.exists(prefix + id), 0, 'Redis removed the hash');
+      assert.equal(await raw.exists(key(id)), 0, 'Redis removed the hash');
       await rejectsWith(store.setValue(id, 'k', 2), 'NOVA_ERR_SESSION_GONE');
       await store.stop();
     });
@@ -146,12 +125,12 @@ function registerTests(): void {
       await store.start(options);
       const [o, n] = [generateSessionId(), generateSessionId()];
       await store.setValue(o, 'k', 1);
-      const created = await raw.hGet(prefix + o, 'm:c');
+      const created = await raw.hGet(key(o), 'm:c');
       await store.rotate(o, n);
-      assert.equal(await raw.hGet(prefix + n, 'm:c'), created);
-      assert.equal(await raw.exists(prefix + o), 0);
-      assert.equal(await raw.exists(`${prefix}gone:${o}`), 1);
-      assert.ok((await raw.pTTL(prefix + n)) > 0);
+      assert.equal(await raw.hGet(key(n), 'm:c'), created);
+      assert.equal(await raw.exists(key(o)), 0);
+      assert.equal(await raw.exists(`${key(o)}:gone`), 1);
+      assert.ok((await raw.pTTL(key(n))) > 0);
       await store.stop();
     });
 
@@ -160,7 +139,7 @@ function registerTests(): void {
       await store.start(options);
       const id = generateSessionId();
       await rejectsWith(store.setValue(id, '', 'x'.repeat(5000)), 'NOVA_ERR_SESSION_TOO_LARGE');
-      assert.equal(await raw.exists([prefix + id, `${prefix}gone:${id}`]), 0);
+      assert.equal(await raw.exists([key(id), `${key(id)}:gone`]), 0);
       await store.stop();
     });
   });
