@@ -13,9 +13,11 @@ export function login() {
 export async function loginPost(ctx: Context<AuthData>) {
   // A new id at login, data kept: whatever id the browser came with is dead (session fixation).
   await session.regenerate(ctx);
-  await session.set(ctx, 'username', ctx.authData.username);
-  // Tie the session to the user, so it shows in their list of sessions and can be revoked.
+  // Tie the session to the user first, so it shows in their list of sessions and can be revoked:
+  // were the username written first and the binding to fail, a logged-in session would escape
+  // "sign out everywhere".
   await session.bindUser(ctx, ctx.authData.username);
+  await session.set(ctx, 'username', ctx.authData.username);
   return redirect('/');
 }
 

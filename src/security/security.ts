@@ -2,7 +2,7 @@ import type { Context } from '../context.js';
 import type { ControllerResult, Headers, RedirectResult } from '../results/result.js';
 
 /** Let the request through, with `authData` available to the controller as `ctx.authData`. */
-export interface Allow<A = unknown> {
+export interface Allow<A = any> { // eslint-disable-line @typescript-eslint/no-explicit-any
   readonly kind: 'allow';
   readonly authData: A;
 }
@@ -49,7 +49,8 @@ export function allow<A = undefined>(authData?: A): Allow<A> {
  * types, `undefined` for a bare `true`.
  */
 export type AuthDataOf<S> = S extends (ctx: never) => infer R ? AllowedBy<Awaited<R>> : undefined;
-type AllowedBy<O> = O extends Allow<infer A> ? A : O extends true ? undefined : never;
+// A function typed only as `SecurityFunction` (returning `unknown`) says nothing: any auth data.
+type AllowedBy<O> = unknown extends O ? any : O extends Allow<infer A> ? A : O extends true ? undefined : never; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /**
  * Nova's `false`, `{false, Headers}`, `{false, Status, Headers}` and `{false, Status, Headers, Body}`,

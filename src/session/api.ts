@@ -3,7 +3,7 @@ import { errors } from '../errors.js';
 import type { Json } from '../results/result.js';
 import { generateSessionId as newId } from './id.js';
 import type { SessionManager } from './manager.js';
-import type { SessionInput, SessionKey, SessionValue } from './session-data.js';
+import type { SessionGetter, SessionKey, SessionSetter } from './session-data.js';
 import * as users from './user-sessions.js';
 
 function manager(ctx: Context): SessionManager {
@@ -41,14 +41,10 @@ function manager(ctx: Context): SessionManager {
  */
 export const session = {
   /** The value under `key`, or `undefined` when the key or the session does not exist. */
-  get<K extends SessionKey>(ctx: Context, key: K): Promise<SessionValue<K> | undefined> {
-    return manager(ctx).get(ctx, key) as Promise<SessionValue<K> | undefined>;
-  },
+  get: ((ctx: Context, key: string) => manager(ctx).get(ctx, key)) as SessionGetter<Context>,
 
   /** Store a JSON value under `key`; creates the session on its first write. */
-  set<K extends SessionKey, V>(ctx: Context, key: K, value: SessionInput<K, V>): Promise<void> {
-    return manager(ctx).set(ctx, key, value as Json);
-  },
+  set: ((ctx: Context, key: string, value: Json) => manager(ctx).set(ctx, key, value)) as SessionSetter<Context>,
 
   /** With a key: delete that key. Without: delete the whole session server side and expire the cookie. */
   delete(ctx: Context, key?: SessionKey): Promise<void> {

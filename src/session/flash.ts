@@ -14,9 +14,12 @@ import type { FlashInput, FlashKey, FlashMessages, FlashValue } from './session-
 /** The session key flash messages are kept under. Session keys are free-form, so it is spelled to stand out. */
 export const FLASH_KEY = '__nova_flash';
 
-/** A request's flash: what it put (for the next request), and what it took (once). */
+/**
+ * A request's flash: what it will leave for the next request (messages it put, plus unread ones
+ * it carried over from earlier requests), and what it took for itself (once).
+ */
 export interface FlashState {
-  out: Record<string, Json> | undefined;
+  out: Promise<Record<string, Json>> | undefined;
   taken: Promise<Record<string, Json>> | undefined;
 }
 
@@ -26,13 +29,19 @@ function state(ctx: Context): FlashState {
   return ctx.session.flash;
 }
 
+function asMessages(value: Json | undefined): Record<string, Json> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, Json>) : {};
+}
+
 function take(ctx: Context): Promise<Record<string, Json>> {
   const s = state(ctx);
-  s.taken ??= ctx.session!.manager.take(ctx, FLASH_KEY).then((value) =>
-    typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, Json>) : {},
-  );
-  // Whatever this request put before reading is in the stored object just taken: it was shown.
-  s.out = undefined;
+  if (s.taken === undefined) {
+    // What this request put before reading is written under the key being taken (after the
+    // writes: they are chained on `out`), so it is shown now and the next request starts afresh.
+    const written = s.out ?? Promise.resolve({});
+    s.taken = written.then(() => ctx.session!.manager.take(ctx, FLASH_KEY)).then(asMessages);
+    s.out = undefined;
+  }
   return s.taken;
 }
 
@@ -54,8 +63,17 @@ export const flash = {
   /** Keep `value` under `key` for the next request that reads the flash (or this one, if it reads later). */
   async put<K extends FlashKey, V>(ctx: Context, key: K, value: FlashInput<K, V>): Promise<void> {
     const s = state(ctx);
-    s.out = { ...s.out, [key]: value as Json };
-    await ctx.session!.manager.set(ctx, FLASH_KEY, s.out);
+    const manager = ctx.session!.manager;
+    // The first put of a request takes the messages nobody has read yet, so that they are written
+    // back with this one instead of being overwritten (a redirect chain keeps them all). After
+    // this request read the flash itself, there is nothing left to carry.
+    const before = s.out ?? (s.taken === undefined ? manager.take(ctx, FLASH_KEY).then(asMessages) : Promise.resolve({}));
+    s.out = before.then(async (messages) => {
+      const next = { ...messages, [key]: value as Json };
+      await manager.set(ctx, FLASH_KEY, next);
+      return next;
+    });
+    await s.out;
   },
 
   /** The message under `key`, if any; reading takes every message of the session (they are shown once). */

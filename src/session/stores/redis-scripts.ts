@@ -233,7 +233,12 @@ else
 end
 local live = members(U)
 for i = 1, #live - cap + 1 do kill(live[i][1]) end
-redis.call('HSET', skey(H), 'm:u', uid, 'm:g', U, 'm:h', hd, 'm:t', nowText)
+-- Bound no earlier than the user's stamp: a login after a revoke-all must survive it even when
+-- this node's clock runs behind the one that revoked.
+local bound, boundText = now, nowText
+local stampText = redis.call('GET', ukey(U, 'r'))
+if stampText and tonumber(stampText) > now then bound, boundText = tonumber(stampText), stampText end
+redis.call('HSET', skey(H), 'm:u', uid, 'm:g', U, 'm:h', hd, 'm:t', boundText)
 if ua ~= '' then redis.call('HSET', skey(H), 'm:a', ua) end
 if ip ~= '' then redis.call('HSET', skey(H), 'm:i', ip) end
 local Z, HM = ukey(U, 's'), ukey(U, 'h')
@@ -242,7 +247,7 @@ redis.call('HSET', HM, hd, H)
 -- Every indexed session was created before this bind, so it ends within absoluteTimeoutMs of now.
 redis.call('PEXPIRE', Z, abs + margin)
 redis.call('PEXPIRE', HM, abs + margin)
-s.u, s.g, s.hd, s.t = uid, U, hd, now
+s.u, s.g, s.hd, s.t = uid, U, hd, bound
 arm(s)
 return { expired, 0 }
 `;

@@ -183,6 +183,29 @@ await whenRedis(url, () => {
       await store.stop();
     });
 
+    it('keeps a login made after a revoke-all on a node whose clock runs behind the revoking one', async () => {
+      const ahead = redisStore({ url, prefix });
+      const behind = redisStore({ url, prefix });
+      const t = Date.now();
+      await ahead.start({ ...options, now: () => t + 2000 });
+      await behind.start({ ...options, now: () => t });
+      try {
+        const ada = user('ada');
+        const old = generateSessionId();
+        await behind.setValue(old, 'k', 1);
+        await behind.bindUser(old, ada, {});
+        assert.equal(await ahead.revokeUserSessions(ada), 1);
+        const login = generateSessionId();
+        await behind.setValue(login, 'k', 2);
+        await behind.bindUser(login, ada, {});
+        assert.equal(await behind.getValue(login, 'k'), 2, 'the new login is not caught by a stamp from the future');
+        assert.equal((await behind.listUserSessions(ada)).length, 1);
+        assert.strictEqual(await behind.getValue(old, 'k'), undefined);
+      } finally {
+        await Promise.all([ahead.stop(), behind.stop()]);
+      }
+    });
+
     it('drops sessions Redis expired from the index when the index is walked', async () => {
       const store = redisStore({ url, prefix });
       await store.start({ ...options, idleTimeoutMs: 400, touchIntervalMs: 100, absoluteTimeoutMs: 5000 });
