@@ -34,6 +34,30 @@ export interface App {
   listen(port?: number, host?: string): Promise<Server>;
   /** Stop accepting, let in-flight requests finish (up to `shutdownTimeout`), stop plugins and sessions. */
   close(): Promise<void>;
+  /**
+   * Whether this node should get traffic now, for a load balancer's readiness check: started, not
+   * closing, and the session store ready (a replicated store is not while it is fenced off from its
+   * cluster or catching up). Synchronous and cheap, so it may be asked on every probe. Liveness is
+   * another question: a node that is not ready is still alive and will be ready again by itself.
+   *
+   * @example
+   * ```ts
+   * const app = createApp({
+   *   routes: () => [{ routes: [['/ready', () => {
+   *     const { ready, reasons } = app.readiness();
+   *     return json(ready ? { ready } : { ready, reasons }, { status: ready ? 200 : 503 });
+   *   }]] }],
+   * });
+   * ```
+   */
+  readiness(): AppReadiness;
+}
+
+/** The answer of `app.readiness()`. */
+export interface AppReadiness {
+  ready: boolean;
+  /** Why not, one line per cause (empty when ready); safe to show: nothing secret. */
+  reasons: string[];
 }
 
 export function createApp(input: NovaConfigInput): App {
@@ -54,6 +78,9 @@ export function createApp(input: NovaConfigInput): App {
   const plugins = allPlugins(config.plugins, router);
   let running: RunningServer | undefined;
   let started: Promise<void> | undefined;
+  // Flags read by readiness(): set when start() has finished, and from the first call of close().
+  let startedUp = false;
+  let closing = false;
 
   const app: App = {
     config,
@@ -77,6 +104,7 @@ export function createApp(input: NovaConfigInput): App {
       started ??= (async () => {
         await sessions?.start();
         for (const plugin of plugins()) await plugin.init?.();
+        startedUp = true;
       })();
       return started;
     },
@@ -86,6 +114,7 @@ export function createApp(input: NovaConfigInput): App {
       return running.server;
     },
     async close() {
+      closing = true;
       await running?.close(config.shutdownTimeout);
       for (const plugin of plugins()) {
         try {
@@ -95,6 +124,23 @@ export function createApp(input: NovaConfigInput): App {
         }
       }
       await sessions?.stop();
+    },
+    readiness() {
+      const reasons: string[] = [];
+      if (closing) reasons.push('closing');
+      else if (!startedUp) reasons.push('starting');
+      const store = sessions?.store;
+      if (store?.readiness !== undefined) {
+        // A check that throws must not break the probe that asked: it counts as "not ready".
+        let answer: ReturnType<NonNullable<typeof store.readiness>>;
+        try {
+          answer = store.readiness();
+        } catch {
+          answer = { ready: false, reason: 'readiness check failed' };
+        }
+        if (!answer.ready) reasons.push(`session store: ${answer.reason ?? 'not ready'}`);
+      }
+      return { ready: reasons.length === 0, reasons };
     },
   };
   return app;

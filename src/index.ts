@@ -1,5 +1,5 @@
 // The public API of nova-ts. Everything a user imports comes from here.
-export { createApp, type App } from './app.js';
+export { createApp, type App, type AppReadiness } from './app.js';
 export { loadConfig, type NovaConfig, type NovaConfigInput, type Logger, type SessionConfig } from './config.js';
 export { Context } from './context.js';
 export { NovaError, errors } from './errors.js';
@@ -32,7 +32,7 @@ export type { SessionEvent, SessionEventType, SessionEventHook } from './session
 export type { SessionUserIndex, SessionTake, SessionMeta, SessionOwner, UserSessionInfo } from './session/users.js';
 export { hashSessionId } from './session/id-hash.js';
 export { memoryStore, type MemorySessionStore } from './session/stores/memory.js';
-export type { SessionStore, SessionStoreOptions } from './session/store.js';
+export type { SessionStore, SessionStoreOptions, StoreReadiness } from './session/store.js';
 export type { SessionManager } from './session/manager.js';
 export { redisStore } from './session/stores/redis.js';
 export { postgresStore } from './session/stores/postgres.js';

@@ -33,6 +33,15 @@ function seconds(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return value;
 }
 
+/** Read a whole number of milliseconds from the environment, or fail with a message naming the variable. */
+function milliseconds(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number of milliseconds, got "${raw}"`);
+  return value;
+}
+
 /** `SESSION_STORE`: `memory` (the default), a `redis://` URL or a `postgres://` URL. */
 function storeFrom(env: NodeJS.ProcessEnv): SessionStore | undefined {
   const spec = env.SESSION_STORE?.trim();
@@ -66,23 +75,26 @@ function replicationFrom(env: NodeJS.ProcessEnv, secrets: string[] | undefined):
   if (transport === undefined) {
     throw new Error(`SESSION_REPLICATION must be a redis:// or nats:// URL, or "cluster" (got a "${scheme}:" value)`);
   }
-  return replicatedStore({ transport, secret: secrets });
+  // A shorter lease fences a cut-off node sooner, at the cost of more heartbeats (tests use ~1 s).
+  const leaseMs = milliseconds(env, 'SESSION_LEASE_MS');
+  return replicatedStore({ transport, secret: secrets, ...(leaseMs !== undefined ? { leaseMs } : {}) });
 }
 
 /**
  * The example app, configured from the environment: `PORT`, `SESSION_SECRET` (comma-separated,
  * the first signs), `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT` (seconds),
- * `SESSION_STORE` (`memory`, `redis://…` or `postgres://…`) and `SESSION_REPLICATION`
- * (`redis://…`, `nats://…` or `cluster`).
+ * `SESSION_STORE` (`memory`, `redis://…` or `postgres://…`), `SESSION_REPLICATION`
+ * (`redis://…`, `nats://…` or `cluster`) and `SESSION_LEASE_MS` (the replicated store's lease).
  */
 export function buildApp(env: NodeJS.ProcessEnv = process.env): App {
   const secrets = env.SESSION_SECRET?.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   const idleTimeout = seconds(env, 'SESSION_IDLE_TIMEOUT');
   const absoluteTimeout = seconds(env, 'SESSION_ABSOLUTE_TIMEOUT');
   const store = replicationFrom(env, secrets) ?? storeFrom(env);
-  return createApp({
+  const app: App = createApp({
     port: env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT),
-    routes,
+    // `/ready` asks the app on each request, long after `app` is assigned.
+    routes: (environment) => routes(environment, () => app.readiness()),
     plugins: [correlationId(), requestPlugin(), ...(cluster.isWorker ? [servedBy] : [])],
     views: { dir: fileURLToPath(new URL('./views', import.meta.url)) },
     session: {
@@ -92,4 +104,5 @@ export function buildApp(env: NodeJS.ProcessEnv = process.env): App {
       ...(store !== undefined ? { store } : {}),
     },
   });
+  return app;
 }

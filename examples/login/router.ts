@@ -1,10 +1,11 @@
 // The example's routes (the spec's my_first_nova_router:routes/1), plus "your sessions".
-import { csrf, routeGroup, status, type RouteGroup } from 'nova-ts';
+import { csrf, json, routeGroup, status, type AppReadiness, type RouteGroup } from 'nova-ts';
 import { sessionAuth, usernamePassword } from './auth.js';
 import * as main from './main-controller.js';
 import * as sessions from './sessions-controller.js';
 
-export function routes(_environment: string): RouteGroup[] {
+/** The routes; `readiness` (the app's, see app.ts) answers `GET /ready`. */
+export function routes(_environment: string, readiness: () => AppReadiness): RouteGroup[] {
   return [
     // Public routes
     {
@@ -12,7 +13,11 @@ export function routes(_environment: string): RouteGroup[] {
       security: false,
       routes: [
         ['/login', main.login, { methods: ['get'] }],
+        // Liveness (the spec's): 200 while the process answers at all.
         ['/heartbeat', () => status(200), { methods: ['get'] }],
+        // Readiness, for a load balancer: 503 while this node should get no traffic (starting,
+        // closing, or its replicated sessions fenced off from the cluster or catching up).
+        ['/ready', () => ready(readiness()), { methods: ['get'] }],
         ['/profile', main.profile, { methods: ['get'] }],
       ],
     },
@@ -43,4 +48,9 @@ export function routes(_environment: string): RouteGroup[] {
       ],
     }),
   ];
+}
+
+function ready({ ready, reasons }: AppReadiness) {
+  const headers = { 'cache-control': 'no-store' };
+  return ready ? json({ ready }, { headers }) : json({ ready, reasons }, { status: 503, headers });
 }

@@ -56,6 +56,12 @@ describe('example app as `npm start` runs it', () => {
     assert.equal((await fetch(`${app.url}/heartbeat`)).status, 200);
   });
 
+  it('answers /ready with 200 {"ready":true} once started (readiness for a load balancer)', async () => {
+    const res = await fetch(`${app.url}/ready`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { ready: true });
+  });
+
   it('answers unknown paths with 404, as JSON for Accept: application/json', async () => {
     const res = await fetch(`${app.url}/no/such/page`, { headers: { accept: 'application/json' } });
     assert.equal(res.status, 404);

@@ -60,17 +60,27 @@ export class ReadBarrier {
     }
     const k = ++this.sent;
     let settled = false;
+    let retry: NodeJS.Timeout | undefined;
     const settle = (caughtUp: boolean) => {
       if (settled) return;
       settled = true;
       clearTimeout(lost);
+      clearTimeout(retry);
       this.returns.delete(k);
       batch.release(caughtUp);
       this.ping(); // the callers that arrived meanwhile, if any
     };
     // A ping that never comes back (transport down) must not block later ones.
     const lost = setTimeout(() => settle(false), this.timeoutMs);
+    // A transport reconnecting refuses the publish at once: try again until the timeout, so a
+    // reconnect within it still confirms (and "could not confirm" is never the quick answer).
+    const retryMs = Math.max(5, this.timeoutMs / 10);
+    const send = (): void => {
+      this.sendPing(k).catch(() => {
+        if (!settled) retry = setTimeout(send, retryMs);
+      });
+    };
     this.returns.set(k, () => settle(true));
-    this.sendPing(k).catch(() => settle(false));
+    send();
   }
 }

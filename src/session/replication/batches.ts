@@ -18,20 +18,20 @@ export function weight(value: unknown): number {
 }
 
 /**
- * Cut `items` into runs whose estimated size stays within the message budget, lazily, so a state
- * transfer holds one message at a time.
+ * Cut `items` into runs whose estimated size stays within `budget`, lazily, so a state transfer
+ * holds one message at a time.
  *
  * @example
  * ```ts
  * for (const run of batches(ops)) await bus.publish('sessions', { ops: run });
  * ```
  */
-export function* batches<T>(items: Iterable<T>): Generator<T[]> {
+export function* batches<T>(items: Iterable<T>, budget = MESSAGE_BUDGET): Generator<T[]> {
   let run: T[] = [];
   let size = 0;
   for (const item of items) {
     const w = weight(item);
-    if (run.length > 0 && size + w > MESSAGE_BUDGET) {
+    if (run.length > 0 && size + w > budget) {
       yield run;
       run = [];
       size = 0;

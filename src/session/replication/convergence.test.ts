@@ -1,13 +1,16 @@
 /**
  * The randomized model test: 3-5 nodes over a bus that delays, reorders, duplicates and drops
  * messages, under random concurrent set / delete / regenerate / expire / bind to a user / revoke all
- * of a user's sessions. After a resync every node must hold exactly the same state, and its live
+ * of a user's sessions, with partitions (one node cut off silently for a while, then healed; once
+ * past its lease it must refuse every op, and it must serve again on its own after healing). After a resync every node must hold exactly the same state, and its live
  * sessions must equal what one store holds when it applies every issued edit in stamp order (last
  * writer wins; an edit to a rotated id follows it; a revoke-all ends every session that was ever
  * bound to the user under another handle than the excepted one).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { stallable, type StallableTransport } from '../../../test/helpers/stallable.js';
 import { inProcessBus } from '../../pubsub/transports/in-process.js';
 import type { Transport } from '../../pubsub/transport.js';
 import { generateSessionId } from '../id.js';
@@ -19,6 +22,8 @@ import { replicatedStore, type ReplicatedSessionStore } from './store.js';
 const SECRET = 'convergence-test-secret-0123456789abcdef';
 const SEEDS = Number(process.env.CONVERGENCE_SEEDS ?? 12);
 const STEPS = 400;
+/** Short, so partitions outlast a lease within a run; kills wait at most lease + drift for a lost ack. */
+const LEASE = { leaseMs: 200, heartbeatMs: 20, driftMs: 40 };
 
 /** mulberry32: a small seeded generator, so a failing seed can be replayed. */
 function random(seed: number): () => number {
@@ -167,7 +172,7 @@ function liveView(records: RecordWire[]): Map<string, Record<string, string>> {
  * `lossy`: messages are also dropped, and the nodes resync at the end. Without loss no resync is
  * run, so the edits alone must converge (a resync would hide a bug in applying them).
  */
-async function runSeed(seed: number, lossy: boolean): Promise<{ ops: number; live: number; dead: number; binds: number; revokes: number }> {
+async function runSeed(seed: number, lossy: boolean): Promise<{ ops: number; live: number; dead: number; binds: number; revokes: number; partitions: number }> {
   const rand = random(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
   const bus = inProcessBus();
@@ -186,20 +191,36 @@ async function runSeed(seed: number, lossy: boolean): Promise<{ ops: number; liv
   const log: Op[] = [];
   const count = 3 + Math.floor(rand() * 3);
   const nodes: ReplicatedSessionStore[] = [];
+  const links: StallableTransport[] = [];
   for (let i = 0; i < count; i++) {
-    const node = replicatedStore({ transport: recording(bus.transport(), log), secret: SECRET, joinTimeoutMs: 5, barrierTimeoutMs: 5, sweepIntervalMs: 3_600_000 });
+    const link = stallable(bus.transport(), 20);
+    // A catch-up gives up waiting for peers after joinTimeoutMs (alone): longer than the bus's delays.
+    const settings = { ...LEASE, joinTimeoutMs: 50, barrierTimeoutMs: 5, sweepIntervalMs: 3_600_000, repairDelayMs: 20, warn: () => {} };
+    const node = replicatedStore({ transport: recording(link, log), secret: SECRET, ...settings });
     await node.start(options);
     nodes.push(node);
+    links.push(link);
   }
+  /** The node cut off now, and since when. */
+  let cut: { i: number; since: number } | undefined;
+  let partitions = 0;
   const ids: string[] = [generateSessionId()];
   const keys = ['a', 'b', 'c', '__proto__'];
   const users = ['ada', 'bob', 'eve'];
   const handles: string[] = [];
   let binds = 0;
   let revokes = 0;
-  const expected = new Set(['NOVA_ERR_SESSION_GONE', 'NOVA_ERR_SESSION_ID_INVALID']);
+  // Fenced, unacknowledged and "could not confirm" are refusals, not wrong answers: what was
+  // applied anyway is on the wire log and reaches everyone by catch-up.
+  const expected = new Set(['NOVA_ERR_SESSION_GONE', 'NOVA_ERR_SESSION_ID_INVALID', 'NOVA_ERR_SESSION_NODE_FENCED', 'NOVA_ERR_SESSION_NOT_CAUGHT_UP', 'NOVA_ERR_PUBSUB_UNAVAILABLE']);
 
   for (let step = 0; step < STEPS; ) {
+    // At least one partition per run, a quarter of the way in; others at random.
+    if (cut === undefined && ((partitions === 0 && step >= STEPS / 4) || rand() < 0.02)) {
+      cut = { i: Math.floor(rand() * nodes.length), since: performance.now() };
+      links[cut.i]!.stall(true);
+      partitions++;
+    }
     // A burst of edits on random nodes, all in flight at once.
     const burst = 1 + Math.floor(rand() * 8);
     const work: Promise<unknown>[] = [];
@@ -233,11 +254,26 @@ async function runSeed(seed: number, lossy: boolean): Promise<{ ops: number; liv
       if (result.status === 'rejected' && !expected.has((result.reason as { code?: string }).code ?? '')) throw result.reason;
     }
     if (rand() < 0.1) await new Promise((r) => setTimeout(r, Math.floor(rand() * 5)));
+    if (cut !== undefined && performance.now() - cut.since > LEASE.leaseMs + 30) {
+      // Past its lease: every op refused, not ready. Then healed: it comes back by itself.
+      const node = nodes[cut.i]!;
+      await assert.rejects(node.getValue(pick(ids), 'a'), { code: 'NOVA_ERR_SESSION_NODE_FENCED' }, `seed ${seed}: a node past its lease answered a read`);
+      await assert.rejects(node.setValue(pick(ids), 'a', 1), { code: 'NOVA_ERR_SESSION_NODE_FENCED' }, `seed ${seed}: a node past its lease took a write`);
+      assert.equal(node.readiness().ready, false, `seed ${seed}: a fenced node reported ready`);
+      links[cut.i]!.stall(false);
+      cut = undefined;
+    }
   }
 
-  // Heal: a reliable bus, the messages still in flight land, then (after loss) every node resyncs.
+  // Heal: no partition, a reliable bus, the messages still in flight land, every node serves again
+  // (a node back from a partition caught up by itself), then (after loss) every node resyncs.
+  if (cut !== undefined) links[cut.i]!.stall(false);
   bus.deliver = (send) => queueMicrotask(send);
   while (timers.size > 0) await new Promise((r) => setTimeout(r, 5));
+  for (let waited = 0; !nodes.every((n) => n.readiness().ready); waited += 5) {
+    assert.ok(waited < 5000, `seed ${seed}: a node did not serve again after healing: ${nodes.map((n) => n.readiness().reason).join('; ')}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
   if (lossy) for (const node of nodes) await node.resync();
   await new Promise((r) => setTimeout(r, 20));
 
@@ -247,19 +283,20 @@ async function runSeed(seed: number, lossy: boolean): Promise<{ ops: number; liv
   const expectedLive = model(log);
   assert.deepEqual(liveView(states[0]!), expectedLive, `seed ${seed}: the nodes differ from the single-store model`);
   for (const node of nodes) await node.stop();
-  return { ops: log.length, live: expectedLive.size, dead: states[0]!.length - expectedLive.size, binds, revokes };
+  return { ops: log.length, live: expectedLive.size, dead: states[0]!.length - expectedLive.size, binds, revokes, partitions };
 }
 
-describe('replication converges under delay, reordering, duplication and loss', () => {
+describe('replication converges under delay, reordering, duplication, loss and partitions', () => {
   for (let seed = 1; seed <= SEEDS; seed++) {
     const lossy = seed % 2 === 0;
     it(`seed ${seed}${lossy ? ', with loss and resync' : ''}`, async (t) => {
-      const { ops, live, dead, binds, revokes } = await runSeed(seed, lossy);
+      const { ops, live, dead, binds, revokes, partitions } = await runSeed(seed, lossy);
       assert.ok(ops > STEPS / 3, 'the run issued edits');
       assert.ok(binds > 0 && revokes > 0, 'the run bound sessions to users and revoked them');
       // Some seeds let every session go idle at the end; tombstones are always there.
       assert.ok(dead > 0, 'the run ended sessions (logout, rotation or expiry)');
-      t.diagnostic(`${ops} ops issued (${binds} binds, ${revokes} revoke-alls), ${live} live sessions, ${dead} tombstones`);
+      assert.ok(partitions > 0, 'the run cut a node off');
+      t.diagnostic(`${ops} ops issued (${binds} binds, ${revokes} revoke-alls), ${partitions} partition(s), ${live} live sessions, ${dead} tombstones`);
     });
   }
 });

@@ -4,6 +4,7 @@
  * others. Ops are arrays, not objects: a busy node sends thousands a second.
  */
 import { MAX_USER_ID_LENGTH } from '../users.js';
+import type { CatchUpMessage } from './catchup.js';
 import type { BindingWire, FieldWire, RecordWire } from './records.js';
 import type { FactWire, RevocationWire } from './users-index.js';
 
@@ -25,11 +26,11 @@ export type Op = SetOp | KillOp | RotateOp | TouchOp | BindOp | RevokeOp;
 
 /** Everything on the shared channel and on a node's own channel. */
 export type Message =
-  | { ops: Op[] }
-  | { hello: true } // "send me your state"
-  | { records: RecordWire[] } // part of a state transfer
-  | { revocations: RevocationWire[] } // part of a state transfer, sent before the records
-  | { synced: true } // a peer finished sending its state to us
+  | { ops: Op[]; confirm?: number } // with `confirm`: kills, each peer answers `applied` once it applied them (kills.ts)
+  | { applied: number } // to a kill's issuer: message `confirm` applied here
+  | { beat: number } // a heartbeat, on the shared channel (lease.ts)
+  | { bye: true } // this node stops: wait for it no more
+  | CatchUpMessage // who is there, digests, records that differ (catchup.ts)
   | { ping: number }; // a read barrier coming back to its sender
 
 const str = (v: unknown): v is string => typeof v === 'string';

@@ -55,7 +55,7 @@ export function isLive(record: SessionRecord): boolean {
   return !record.killed && record.movedTo === undefined;
 }
 
-function toWire(r: SessionRecord): RecordWire {
+export function toWire(r: SessionRecord): RecordWire {
   const fields = [...r.fields].map(([key, f]): FieldWire => [key, f.text, f.t, f.n]);
   return [r.id, r.created, r.lastSeen, fields, r.killed ? 1 : 0, r.movedTo ?? [], r.binding === undefined ? null : [...r.binding], r.facts.map((f): FactWire => [...f])];
 }
@@ -89,6 +89,11 @@ export class ReplicaState {
   private readonly early = new Map<string, number>();
   readonly users = new UserIndex();
   readonly revocations = new Revocations();
+  /**
+   * Told the id of every record whose replicated content may have changed (or that was forgotten),
+   * so the catch-up digests (`digest.ts`) rehash only those.
+   */
+  changed: (id: string) => void = () => {};
 
   constructor(private readonly now: () => number) {}
 
@@ -105,6 +110,7 @@ export class ReplicaState {
     if (old === undefined || compareStamps(old, stamp) < 0) {
       record.bytes += entrySize(key, text) - (old === undefined ? 0 : entrySize(key, old.text));
       record.fields.set(key, { text, t: stamp.t, n: stamp.n });
+      this.changed(id);
     }
     if (record.movedTo !== undefined && depth < 64) {
       for (const next of record.movedTo) this.set(next, key, text, stamp, created, lastSeen, depth + 1);
@@ -117,9 +123,11 @@ export class ReplicaState {
     if (record === undefined) {
       record = { id, created, lastSeen: created, diedAt: this.now(), fields: new Map(), killed: true, movedTo: undefined, bytes: 0, binding: undefined, facts: [] };
       this.records.set(id, record);
+      this.changed(id);
       return;
     }
     if (record.killed) return;
+    this.changed(id);
     if (isLive(record)) this.died(record);
     this.users.remove(record);
     record.killed = true;
@@ -147,6 +155,7 @@ export class ReplicaState {
     if (old.movedTo?.includes(newId)) return;
     if (isLive(old)) this.died(old);
     (old.movedTo ??= []).push(newId);
+    this.changed(oldId);
     this.users.file(old, false);
     for (const [key, f] of old.fields) this.set(newId, key, f.text, f, old.created, old.lastSeen, depth + 1);
     this.absorb(target, old.binding ?? null, old.facts, old.created, old.lastSeen, depth + 1);
@@ -183,6 +192,7 @@ export class ReplicaState {
     }
     for (const fact of facts) changed = addFact(record.facts, [...fact]) || changed;
     if (!changed) return;
+    this.changed(record.id);
     this.users.file(record, isLive(record));
     if (record.movedTo !== undefined && depth < 64) {
       for (const next of record.movedTo) {
@@ -219,6 +229,7 @@ export class ReplicaState {
     if (record !== undefined && isLive(record)) this.live--;
     if (record !== undefined) this.users.remove(record);
     this.records.delete(id);
+    this.changed(id);
   }
 
   /**
@@ -252,6 +263,7 @@ export class ReplicaState {
       record = { id, created, lastSeen: Math.max(lastSeen, touched ?? 0), diedAt: 0, fields: new Map(), killed: false, movedTo: undefined, bytes: 0, binding: undefined, facts: [] };
       this.records.set(id, record);
       this.live++;
+      this.changed(id);
     }
     return record;
   }
@@ -291,6 +303,7 @@ export class ReplicaState {
       record.lastSeen = lastSeen;
       changed = true;
     }
+    if (changed) this.changed(record.id);
     if (changed && record.movedTo !== undefined && depth < 64) {
       for (const next of record.movedTo) {
         const target = this.records.get(next);

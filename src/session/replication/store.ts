@@ -14,14 +14,17 @@ import type { Json } from '../../results/result.js';
 import { Bus } from '../../pubsub/bus.js';
 import type { Unsubscribe } from '../../pubsub/transport.js';
 import { hashSessionId } from '../id-hash.js';
-import { checkStoreOptions, encodeSessionValue, entryBytes, storeUnavailable, type CheckedStoreOptions, type SessionStoreOptions } from '../store.js';
+import { checkStoreOptions, encodeSessionValue, entryBytes, storeUnavailable, type CheckedStoreOptions, type SessionStoreOptions, type StoreReadiness } from '../store.js';
 import type { SessionMeta, SessionOwner, UserSessionInfo } from '../users.js';
 import { ReadBarrier } from './barrier.js';
 import { batches } from './batches.js';
 import { HybridClock, TICKS_PER_MS } from './hlc.js';
-import { isOp, isRecordWire, isRevocationWire, type Message, type Op } from './messages.js';
+import { Kills } from './kills.js';
+import { Lease } from './lease.js';
+import { CatchUp } from './catchup.js';
+import { isOp, type Message, type Op } from './messages.js';
 import { isLive, ReplicaState, type FieldWire, type RecordWire, type SessionRecord } from './records.js';
-import { checkId, hashOf, type ReplicatedSessionStore, type ReplicatedStoreOptions } from './types.js';
+import { checkId, checkTimings, hashOf, notCaughtUp, type ReplicatedSessionStore, type ReplicatedStoreOptions, type ReplicationSettings } from './types.js';
 import { UserSessions, type StoreCore } from './user-sessions.js';
 
 export type { ReplicatedSessionStore, ReplicatedStoreOptions } from './types.js';
@@ -41,17 +44,38 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweepCursor: Iterator<SessionRecord> | undefined;
   private readonly pings: ReadBarrier;
-  private joined: (() => void) | undefined;
   private repair: NodeJS.Timeout | undefined;
   private listening = false;
-  /** Nodes we are sending our state to right now. */
-  private readonly transfers = new Set<string>();
   private readonly users = new UserSessions(this);
+  /** Catch-up by difference after a start, reconnect or failed publish (catchup.ts). */
+  private readonly catchUp: CatchUp;
+  /** Whether this node may answer, and which peers are alive (lease.ts). */
+  private readonly lease: Lease;
+  private readonly kills: Kills;
 
-  constructor(private readonly settings: ReplicatedStoreOptions & { joinTimeoutMs: number; barrierTimeoutMs: number; sweepIntervalMs: number; repairDelayMs: number }) {
+  constructor(private readonly settings: ReplicationSettings) {
     this.bus = new Bus({ transport: settings.transport, secret: settings.secret, cluster: settings.cluster, warn: settings.warn });
     this.clock = new HybridClock(this.bus.node);
     this.pings = new ReadBarrier((k) => this.bus.publish(`sessions.${this.node}`, { ping: k } satisfies Message), settings.barrierTimeoutMs);
+    const log = (message: string) => this.warn(message);
+    const sendBeat = (k: number) => this.bus.publish('sessions', { beat: k } satisfies Message);
+    this.lease = new Lease({ ...settings, sendBeat, resync: () => this.resync(), log });
+    const store = this;
+    this.catchUp = new CatchUp({
+      node: this.node,
+      state: this.state,
+      ...settings,
+      get running() {
+        return store.running;
+      },
+      livePeers: () => this.lease.livePeers(),
+      knowsPeers: () => this.lease.livePeers().length + this.lease.unreachablePeers().length > 0,
+      publish: (channel, message) => this.bus.publish(channel, message),
+      observe: (t) => this.clock.observe(t),
+      warn: log,
+    });
+    const publish = (message: Message) => this.bus.publish('sessions', message).catch((err: unknown) => (this.failed('ops' in message ? message.ops : []), Promise.reject(err)));
+    this.kills = new Kills({ ...settings, lease: this.lease, publish, warn: log });
   }
 
   get node(): string {
@@ -79,15 +103,20 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
     this.running = true;
     if (!this.listening) {
       this.listening = true; // transports keep their listeners: register once, however often started
-      this.bus.onReconnect(() => this.running && this.background(this.resync(), 'resync after reconnect'));
+      this.bus.onReconnect(() => this.running && this.background(this.lease.catchUp(), 'resync after reconnect'));
     }
     clearInterval(this.sweepTimer);
     this.sweepTimer = setInterval(() => this.sweep(1), this.settings.sweepIntervalMs).unref();
-    await this.resync();
+    await this.lease.start(); // first heartbeat back, then caught up (resync)
   }
 
   async stop(): Promise<void> {
+    // Peers stop waiting for our confirmations; not worth more than a moment if the transport is down.
+    if (this.running) await Promise.race([this.bus.publish('sessions', { bye: true } satisfies Message).catch(() => {}), new Promise((r) => setTimeout(r, 250).unref())]);
     this.running = false;
+    this.lease.stop();
+    this.kills.stop();
+    this.catchUp.stop();
     clearInterval(this.sweepTimer);
     clearTimeout(this.repair);
     this.repair = undefined;
@@ -130,10 +159,10 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
       // Unknown ids get nothing, as in every store: an anonymous logout records nothing. But if
       // the barrier could not confirm we are up to date, the session may exist elsewhere: a
       // logout must not be lost, so it is recorded and sent anyway (tombstones are capped).
-      if (record === undefined && key === undefined && !caughtUp) return this.issue(['k', h, ...this.stamp(), now]);
+      if (record === undefined && key === undefined && !caughtUp) return this.kill(['k', h, ...this.stamp(), now]);
     }
     if (record === undefined || !isLive(record)) return;
-    if (key === undefined) return this.issue(['k', h, ...this.stamp(), record.created]);
+    if (key === undefined) return this.kill(['k', h, ...this.stamp(), record.created]);
     await this.issue(['s', h, key, null, ...this.stamp(), record.created, record.lastSeen]);
   }
 
@@ -183,17 +212,15 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
     return this.users.revokeUserSessions(userId, exceptHandle);
   }
 
+  /** Catch up with the cluster (catchup.ts); resolves once caught up. */
   async resync(): Promise<void> {
     if (!this.running) return;
-    let timer: NodeJS.Timeout | undefined;
-    const answered = new Promise<void>((resolve) => {
-      this.joined = resolve;
-      timer = setTimeout(resolve, this.settings.joinTimeoutMs);
-    }).finally(() => clearTimeout(timer));
-    await this.bus.publish('sessions', { hello: true } satisfies Message);
-    await this.sendRecords('sessions');
-    await answered;
-    this.joined = undefined;
+    await this.catchUp.resync();
+  }
+
+  /** False from a start or reconnect until this node has caught up with the cluster. */
+  get caughtUp(): boolean {
+    return this.running && this.catchUp.caughtUp;
   }
 
   expireNow(): number {
@@ -236,6 +263,13 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
     return [t, n];
   }
 
+  /** Apply kills (logout, revoke) here, then publish them; resolves once every live peer applied them. */
+  kill(...ops: Op[]): Promise<void> {
+    if (ops.length === 0) return Promise.resolve();
+    for (const op of ops) this.apply(op);
+    return this.kills.confirm(ops);
+  }
+
   /** Apply an edit here, then publish it; resolves when the transport acknowledged it. */
   issue(op: Op): Promise<void> {
     this.apply(op);
@@ -253,13 +287,18 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
       return Promise.all(sends).then(
         () => undefined,
         (err: unknown) => {
-          // Applied here but not confirmed there: push our whole state again until it gets through.
-          this.repairSoon();
+          this.failed(ops);
           throw err;
         },
       );
     });
     return this.sending;
+  }
+
+  /** Applied here but not confirmed there: the next catch-up sends them to everyone, and one comes soon. */
+  private failed(ops: readonly Op[]): void {
+    this.catchUp.unconfirmed(ops);
+    this.repairSoon();
   }
 
   /**
@@ -285,15 +324,25 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
 
   ready(): number {
     if (!this.running) throw storeUnavailable('the replicated store is not running (call start() first)');
+    this.lease.check(); // per call, on the monotonic clock: a node resumed from a pause re-checks here
     return this.now();
   }
 
-  /** The record for `id`; an unknown id first waits for edits already in flight (see `barrier`). */
+  readiness(): StoreReadiness {
+    return this.running ? this.lease.readiness() : { ready: false, reason: 'the session store is stopped' };
+  }
+
+  /**
+   * The record for `id`; an unknown id first waits for edits already in flight (see `barrier`),
+   * and is an error, never "no session", when this node could not confirm it is caught up.
+   */
   async lookup(id: string): Promise<SessionRecord | undefined> {
     const record = this.find(id, this.ready());
     if (record !== undefined) return record;
-    await this.barrier();
-    return this.find(id, this.ready());
+    const confirmed = await this.barrier();
+    const found = this.find(id, this.ready());
+    if (found === undefined && !confirmed) throw notCaughtUp();
+    return found;
   }
 
   /** The record, after ending it (and telling the peers) if its time is up. */
@@ -328,9 +377,14 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
     this.background(this.send(op), 'publishing a touch');
   }
 
-  /** Wait for edits already in flight (see `barrier.ts`); false when that could not be confirmed. */
+  /**
+   * Wait for edits already in flight (see `barrier.ts`) and for a catch-up under way, within the
+   * barrier timeout; false when this node could not confirm it is up to date.
+   */
   barrier(): Promise<boolean> {
-    return this.pings.wait();
+    const until = performance.now() + this.settings.barrierTimeoutMs;
+    // A plain boolean when caught up (the usual case): no second promise per read of an unknown id.
+    return this.pings.wait().then((ok) => ok && (this.lease.isCaughtUp() || this.lease.whenCaughtUp(until - performance.now())));
   }
 
   // ---- edits from anywhere ----
@@ -364,42 +418,23 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
       this.pings.back(message.ping);
       return;
     }
-    if (from === this.node) return; // our own edits were applied when they were made
+    if (from === this.node) {
+      if (!direct && typeof message.beat === 'number') this.lease.beatBack(message.beat);
+      return; // our own edits were applied when they were made
+    }
+    this.lease.heard(from);
     if (Array.isArray(message.ops)) {
       for (const op of message.ops) if (isOp(op)) this.apply(op);
-    } else if (Array.isArray(message.revocations)) {
-      for (const r of message.revocations) {
-        if (!isRevocationWire(r)) continue;
-        this.clock.observe(r[1]);
-        this.state.revoke(r);
-      }
-    } else if (Array.isArray(message.records)) {
-      for (const r of message.records) {
-        if (!isRecordWire(r)) continue;
-        for (const f of r[3]) this.clock.observe(f[2]);
-        if (r[6] !== null) this.clock.observe(r[6][5]);
-        this.state.mergeWire(r);
-      }
-    } else if (message.hello === true && !direct) {
-      // One transfer per asking node at a time, however often it (or a replay) asks.
-      if (this.transfers.has(from)) return;
-      this.transfers.add(from);
-      this.background(
-        this.sendRecords(`sessions.${from}`)
-          .then(() => this.bus.publish(`sessions.${from}`, { synced: true } satisfies Message))
-          .finally(() => this.transfers.delete(from)),
-        'a state transfer',
-      );
-      return;
-    } else if (message.synced === true && direct) {
-      this.joined?.();
+      // A kill: say so once applied, so the issuer's logout can complete (kills.ts).
+      if (!direct && typeof message.confirm === 'number') this.background(this.bus.publish(`sessions.${from}`, { applied: message.confirm } satisfies Message), 'confirming a logout');
+    } else if (direct && typeof message.applied === 'number') {
+      this.kills.applied(message.applied, from);
+    } else if (message.bye === true && !direct) {
+      this.lease.left(from);
+      this.kills.left(from);
+    } else {
+      this.catchUp.receive(message, from, direct); // hello, digests, transfers
     }
-  }
-
-  /** Our state, revocations first so that records they cover die as they land. */
-  private async sendRecords(channel: string): Promise<void> {
-    for (const run of batches(this.state.revocations.wire())) await this.bus.publish(channel, { revocations: run } satisfies Message);
-    for (const run of batches(this.state.wire())) await this.bus.publish(channel, { records: run } satisfies Message);
   }
 
   // ---- expiry ----
@@ -473,14 +508,5 @@ export function replicatedStore(options: ReplicatedStoreOptions): ReplicatedSess
   if (options === null || typeof options !== 'object' || typeof options.transport?.publish !== 'function') {
     throw errors.config('replication.transport', 'give a transport: redisTransport(), natsTransport(), clusterTransport() or inProcessBus().transport()');
   }
-  const timing = {
-    joinTimeoutMs: options.joinTimeoutMs ?? 1000,
-    barrierTimeoutMs: options.barrierTimeoutMs ?? 250,
-    sweepIntervalMs: options.sweepIntervalMs ?? 1000,
-    repairDelayMs: options.repairDelayMs ?? 1000,
-  };
-  for (const [name, value] of Object.entries(timing)) {
-    if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw errors.config(`replication.${name}`, 'must be a positive number of milliseconds');
-  }
-  return new ReplicatedStore({ ...options, ...timing });
+  return new ReplicatedStore(checkTimings(options));
 }

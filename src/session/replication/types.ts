@@ -1,11 +1,11 @@
 /**
  * The replicated store's public types, and the checks every entry point makes on an id.
  */
-import { errors } from '../../errors.js';
+import { errors, type NovaError } from '../../errors.js';
 import type { BusOptions } from '../../pubsub/bus.js';
 import type { Transport } from '../../pubsub/transport.js';
 import { hashSessionId } from '../id-hash.js';
-import type { SessionStore, SessionStoreOptions } from '../store.js';
+import type { SessionStore, SessionStoreOptions, StoreReadiness } from '../store.js';
 import type { SessionTake, SessionUserIndex } from '../users.js';
 import type { RecordWire } from './records.js';
 
@@ -25,6 +25,22 @@ export interface ReplicatedStoreOptions {
   sweepIntervalMs?: number;
   /** After a publish that was not acknowledged, how long until this node pushes its state again. Default 1000 ms. */
   repairDelayMs?: number;
+  /**
+   * How long a node may serve after the last of its own heartbeats came back through the
+   * transport; the bound on how long a cut-off node can serve a session ended elsewhere, and on how
+   * long a logout waits for a peer that went silent. Default 3000 ms.
+   */
+  leaseMs?: number;
+  /** How often each node publishes a heartbeat. Default `leaseMs / 5`. */
+  heartbeatMs?: number;
+  /** Clock-drift margin peers add to the lease before treating a silent node as fenced. Default 500 ms. */
+  driftMs?: number;
+  /**
+   * What a node cut off from the cluster does. `fence` (default): once its lease has run out it
+   * answers 503 for every session read and write until it is back and caught up. `serve-stale`: it
+   * keeps serving what it holds, and logouts anywhere answer 503 while any known peer is unreachable.
+   */
+  partition?: 'fence' | 'serve-stale';
   /** Where refused messages and failed background sends are reported. Default `console.warn`. */
   warn?: (message: string) => void;
 }
@@ -38,8 +54,16 @@ export interface ReplicatedSessionStore extends Omit<SessionStore, keyof Session
   readonly size: number;
   start(options: SessionStoreOptions): Promise<void>;
   stop(): Promise<void>;
-  /** Send our state to every peer and ask for theirs; done by itself on start and on reconnect. */
+  /** Ready to answer for sessions: running, holding its lease, caught up with the cluster. */
+  readiness(): StoreReadiness;
+  /**
+   * Catch up with the cluster by difference (digests with one peer at a time, then only the records
+   * that differ; see catchup.ts); done by itself on start, on reconnect and after a failed publish.
+   * Resolves once caught up.
+   */
   resync(): Promise<void>;
+  /** False from a start or reconnect until this node has caught up with the cluster. */
+  readonly caughtUp: boolean;
   /** End every session whose time is up now (the sweep also runs by itself); returns how many. */
   expireNow(): number;
   /** Every record, live and dead, in the state-transfer format (tests, diagnostics); ids are hashed. */
@@ -64,4 +88,43 @@ export function hashOf(id: string): string {
 /** An id a write may use: a non-empty string. */
 export function checkId(id: string): void {
   if (typeof id !== 'string' || id.length === 0) throw errors.sessionIdInvalid('a session id must be a non-empty string');
+}
+
+/** The options a store runs with: every timing filled in and checked. */
+export type ReplicationSettings = ReplicatedStoreOptions &
+  Required<Pick<ReplicatedStoreOptions, 'joinTimeoutMs' | 'barrierTimeoutMs' | 'sweepIntervalMs' | 'repairDelayMs' | 'leaseMs' | 'heartbeatMs' | 'driftMs' | 'partition'>>;
+
+/**
+ * Fill in the defaults and refuse timings that cannot work.
+ *
+ * @example
+ * ```ts
+ * const settings = checkTimings({ transport, secret, leaseMs: 2000 }); // heartbeatMs 400, driftMs 500
+ * ```
+ */
+export function checkTimings(options: ReplicatedStoreOptions): ReplicationSettings {
+  const leaseMs = options.leaseMs ?? 3000;
+  const timing = {
+    joinTimeoutMs: options.joinTimeoutMs ?? 1000,
+    barrierTimeoutMs: options.barrierTimeoutMs ?? 250,
+    sweepIntervalMs: options.sweepIntervalMs ?? 1000,
+    repairDelayMs: options.repairDelayMs ?? 1000,
+    leaseMs,
+    heartbeatMs: options.heartbeatMs ?? leaseMs / 5,
+  };
+  for (const [name, value] of Object.entries(timing)) {
+    if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw errors.config(`replication.${name}`, 'must be a positive number of milliseconds');
+  }
+  // A lease must see several heartbeats, or one late heartbeat fences a healthy node.
+  if (timing.heartbeatMs * 2 > leaseMs) throw errors.config('replication.heartbeatMs', 'must be at most half of leaseMs');
+  const driftMs = options.driftMs ?? 500;
+  if (!(typeof driftMs === 'number' && driftMs >= 0 && Number.isFinite(driftMs))) throw errors.config('replication.driftMs', 'must be zero or a positive number of milliseconds');
+  const partition = options.partition ?? 'fence';
+  if (partition !== 'fence' && partition !== 'serve-stale') throw errors.config('replication.partition', "must be 'fence' or 'serve-stale'");
+  return { ...options, ...timing, driftMs, partition };
+}
+
+/** An unknown id on a node that could not confirm it is caught up: never read as "no session". */
+export function notCaughtUp(): NovaError {
+  return errors.sessionNotCaughtUp('an id unknown here could not be checked against the cluster (the transport is slow or down, or this node is catching up)');
 }

@@ -8,7 +8,7 @@ import { checkUserId, MAX_USER_AGENT_LENGTH, newHandle, type SessionMeta, type S
 import { hashSessionId } from '../id-hash.js';
 import type { Op } from './messages.js';
 import { isLive, type BindingWire, type ReplicaState, type SessionRecord } from './records.js';
-import { checkId, hashOf } from './types.js';
+import { checkId, hashOf, notCaughtUp } from './types.js';
 
 /** What the per-user API uses of the store it is part of (`store.ts`). */
 export interface StoreCore {
@@ -23,9 +23,12 @@ export interface StoreCore {
   /** The record a write goes to (undefined: a new session); throws as every write does. */
   writable(h: string, now: number, bytes: number): SessionRecord | undefined;
   times(record: SessionRecord | undefined, now: number): [number, number];
+  /** Wait for edits in flight; false when this node could not confirm it is caught up. */
   barrier(): Promise<boolean>;
   /** Apply here and publish; resolves when the transport acknowledged. */
   issue(op: Op): Promise<void>;
+  /** Apply kills here and publish them; resolves once every live peer applied them (kills.ts). */
+  kill(...ops: Op[]): Promise<void>;
   stamp(): [number, string];
 }
 
@@ -66,7 +69,8 @@ export class UserSessions implements SessionUserIndex {
   async listUserSessions(userId: string): Promise<UserSessionInfo[]> {
     this.core.ready();
     if (typeof userId !== 'string') return [];
-    await this.core.barrier(); // read your writes: a login just made on another node is listed
+    // Read your writes: a login just made on another node is listed; a list that may miss one is an error.
+    if (!(await this.core.barrier())) throw notCaughtUp();
     return this.liveOf(userId).map((r) => ({
       handle: r.binding![1],
       createdAt: r.created,
@@ -82,24 +86,26 @@ export class UserSessions implements SessionUserIndex {
     const withHandle = () => this.liveOf(userId).filter((r) => r.binding![1] === handle);
     let targets = withHandle();
     if (targets.length === 0) {
-      await this.core.barrier();
+      const confirmed = await this.core.barrier();
       targets = withHandle();
+      if (targets.length === 0 && !confirmed) throw notCaughtUp(); // "no such session" would be a guess
     }
+    if (targets.length === 0) return false;
     // A session rotated twice at once (a race) lives on under two ids with one handle: end both.
-    await Promise.all(targets.map((r) => this.core.issue(['k', r.id, ...this.core.stamp(), r.created])));
-    return targets.length > 0;
+    await this.core.kill(...targets.map((r): Op => ['k', r.id, ...this.core.stamp(), r.created]));
+    return true;
   }
 
   async revokeUserSessions(userId: string, exceptHandle?: string): Promise<number> {
     this.core.ready();
     checkUserId(userId);
-    await this.core.barrier();
+    await this.core.barrier(); // unconfirmed, the count may be short; the stamp below still covers every session
     const except = typeof exceptHandle === 'string' ? exceptHandle : '';
     const ending = this.liveOf(userId).filter((r) => r.binding![1] !== except).length;
     // The stamp, not a list of kills: every node ends what it covers, including sessions only it
     // knows and binds still in flight (see users-index.ts).
     const [t, n] = this.core.stamp();
-    await this.core.issue(['x', userId, except, t, n]);
+    await this.core.kill(['x', userId, except, t, n]);
     return ending;
   }
 
@@ -118,7 +124,7 @@ export class UserSessions implements SessionUserIndex {
     const excess = live.length - this.core.options.maxSessionsPerUser;
     if (excess <= 0) return Promise.resolve();
     const oldest = live.filter((r) => r.id !== bound).slice(0, excess);
-    return Promise.all(oldest.map((r) => this.core.issue(['k', r.id, ...this.core.stamp(), r.created])));
+    return this.core.kill(...oldest.map((r): Op => ['k', r.id, ...this.core.stamp(), r.created]));
   }
 
   // ---- local edits ----

@@ -62,12 +62,21 @@ export function usersOf(record: SessionRecord): Set<string> {
  */
 export class Revocations {
   private readonly byUser = new Map<string, RevocationWire[]>();
+  /** Told every user whose revocations changed or were forgotten (the catch-up digests, `digest.ts`). */
+  changed: (userId: string) => void = () => {};
 
   /** Record a revoke-all; true when it changes what is revoked. */
   add(revocation: RevocationWire): boolean {
     let pair = this.byUser.get(revocation[0]);
     if (pair === undefined) this.byUser.set(revocation[0], (pair = []));
-    return insertPair(pair, revocation, laterRevocation, (r) => r[2]);
+    const added = insertPair(pair, revocation, laterRevocation, (r) => r[2]);
+    if (added) this.changed(revocation[0]);
+    return added;
+  }
+
+  /** One user's summarised revocations (empty when none is known). */
+  of(userId: string): readonly RevocationWire[] {
+    return this.byUser.get(userId) ?? [];
   }
 
   /** True when some revocation of `fact`'s user ends a session with that fact. */
@@ -80,7 +89,16 @@ export class Revocations {
 
   /** Forget users whose latest revocation is older than `before` (a clock reading). */
   forget(before: number): void {
-    for (const [user, pair] of this.byUser) if (pair[0]![1] < before) this.byUser.delete(user);
+    for (const [user, pair] of this.byUser) {
+      if (pair[0]![1] < before) {
+        this.byUser.delete(user);
+        this.changed(user);
+      }
+    }
+  }
+
+  get size(): number {
+    return this.byUser.size;
   }
 
   *wire(): Generator<RevocationWire> {
