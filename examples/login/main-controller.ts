@@ -13,11 +13,16 @@ export function login() {
 export async function loginPost(ctx: Context<AuthData>) {
   // A new id at login, data kept: whatever id the browser came with is dead (session fixation).
   await session.regenerate(ctx);
-  // Tie the session to the user first, so it shows in their list of sessions and can be revoked:
-  // were the username written first and the binding to fail, a logged-in session would escape
-  // "sign out everywhere".
-  await session.bindUser(ctx, ctx.authData.username);
-  await session.set(ctx, 'username', ctx.authData.username);
+  // The binding (listed, revocable) and the username are written together: on a replicated store
+  // edits made in one turn travel as one message, so another node sees the whole login or none
+  // of it, never a session that is known but not yet logged in.
+  try {
+    await Promise.all([session.bindUser(ctx, ctx.authData.username), session.set(ctx, 'username', ctx.authData.username)]);
+  } catch (err) {
+    // Never leave a logged-in session that "sign out everywhere" cannot reach.
+    await session.delete(ctx).catch(() => {});
+    throw err;
+  }
   return redirect('/');
 }
 
