@@ -22,7 +22,10 @@ export interface Binding {
 /** One user: their live sessions by handle, and the time before which their bindings are void. */
 export interface UserRecord {
   readonly userId: string;
-  readonly sessions: Map<string, Entry>;
+  // An array, not a Map by handle: a user holds a handful of sessions (at most
+  // maxSessionsPerUser), where a scan costs nothing, and a one-entry Map costs ~200 bytes of heap
+  // per user against ~50 for the array.
+  readonly sessions: Entry[];
   /** 0 when never revoked. */
   revokedBefore: number;
   /** In the queue of records kept only for their stamp. */
@@ -69,7 +72,7 @@ export class UserIndex {
   bind(entry: Entry, userId: string, meta: SessionMeta | undefined, now: number): Binding {
     let user = this.records.get(userId);
     if (user === undefined) {
-      user = { userId, sessions: new Map(), revokedBefore: 0, queued: false };
+      user = { userId, sessions: [], revokedBefore: 0, queued: false };
       this.records.set(userId, user);
     }
     const handle = newHandle();
@@ -84,7 +87,7 @@ export class UserIndex {
       userAgent: typeof userAgent === 'string' ? userAgent.slice(0, MAX_USER_AGENT_LENGTH) : undefined,
       ip: typeof ip === 'string' ? ip : undefined,
     };
-    user.sessions.set(handle, entry);
+    user.sessions.push(entry);
     entry.bound = binding;
     return binding;
   }
@@ -95,8 +98,9 @@ export class UserIndex {
     if (binding === undefined) return;
     entry.bound = undefined;
     const user = binding.user;
-    if (user.sessions.get(binding.handle) === entry) user.sessions.delete(binding.handle);
-    if (user.sessions.size === 0) this.release(user, now, absoluteTimeoutMs);
+    const at = user.sessions.indexOf(entry);
+    if (at !== -1) user.sessions.splice(at, 1);
+    if (user.sessions.length === 0) this.release(user, now, absoluteTimeoutMs);
   }
 
   /** The user's live sessions, oldest first, ending those found expired or revoked on the way. */
@@ -108,7 +112,7 @@ export class UserIndex {
 
   /** End the session with this handle if it is a live session of `userId`. */
   revokeOne(userId: string, handle: string, now: number): boolean {
-    const entry = this.records.get(userId)?.sessions.get(handle);
+    const entry = this.records.get(userId)?.sessions.find((e) => e.bound?.handle === handle);
     if (entry === undefined) return false;
     this.store.check(entry, now);
     if (!entry.alive) return false;
@@ -139,11 +143,11 @@ export class UserIndex {
 
   /** Past `max` sessions, end the user's oldest, never `keep` (the session just bound). */
   cap(user: UserRecord, keep: Entry, max: number, now: number): void {
-    if (user.sessions.size <= max) return;
+    if (user.sessions.length <= max) return;
     this.checked(user, now); // expired ones free their places first
-    while (user.sessions.size > max) {
+    while (user.sessions.length > max) {
       let oldest: Entry | undefined;
-      for (const e of user.sessions.values()) if (e !== keep && (oldest === undefined || e.created < oldest.created)) oldest = e;
+      for (const e of user.sessions) if (e !== keep && (oldest === undefined || e.created < oldest.created)) oldest = e;
       if (oldest === undefined) return;
       this.store.kill(oldest, now);
     }
@@ -171,7 +175,7 @@ export class UserIndex {
       this.stamped.shift();
       user.queued = false;
       // A record that gained a session since is kept by it; it comes back here when it empties.
-      if (user.sessions.size === 0) this.release(user, now, absoluteTimeoutMs);
+      if (user.sessions.length === 0) this.release(user, now, absoluteTimeoutMs);
       if (outOfTime()) return true;
     }
     return false;
@@ -179,8 +183,8 @@ export class UserIndex {
 
   /** The user's sessions still live after checking each. */
   private checked(user: UserRecord, now: number): Entry[] {
-    // A copy: ending a session deletes it from the map being walked.
-    const sessions = [...user.sessions.values()];
+    // A copy: ending a session removes it from the array being walked.
+    const sessions = [...user.sessions];
     for (const e of sessions) this.store.check(e, now);
     return sessions.filter((e) => e.alive);
   }

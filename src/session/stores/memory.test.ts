@@ -193,8 +193,12 @@ describe('memory store: options', () => {
 
 /** The store's user index, reached past `private` to fake what cannot happen here (see the test). */
 function hideFromIndex(store: MemorySessionStore, userId: string, handle: string): void {
-  const index = (store as unknown as { index: { record(u: string): { sessions: Map<string, unknown> } | undefined } }).index;
-  assert.ok(index.record(userId)?.sessions.delete(handle), 'the session was listed');
+  type Listed = { bound?: { handle: string } };
+  const index = (store as unknown as { index: { record(u: string): { sessions: Listed[] } | undefined } }).index;
+  const sessions = index.record(userId)?.sessions ?? [];
+  const at = sessions.findIndex((e) => e.bound?.handle === handle);
+  assert.ok(at !== -1, 'the session was listed');
+  sessions.splice(at, 1);
 }
 
 describe('memory store: sessions per user', () => {
