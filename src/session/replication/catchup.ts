@@ -44,23 +44,10 @@
 import { performance } from 'node:perf_hooks';
 import { batches } from './batches.js';
 import { bitmap, bitsFor, bucketsOf, DigestIndex, hashData, hashList } from './digest.js';
-import { isRecordWire, isRevocationWire, type Message, type Op } from './messages.js';
+import { isRecordWire, isRevocationWire, type CatchUpMessage, type Message, type Op } from './messages.js';
 import type { RecordWire, ReplicaState } from './records.js';
 import { processSlices } from './slices.js';
 import type { RevocationWire } from './users-index.js';
-
-/** What catch-up says, on the shared channel (`hello`, broadcast records) or point to point. */
-export type CatchUpMessage =
-  | { hello: true } // who is there? (shared)
-  | { here: { up: boolean; size: number } } // an answer to hello: caught up? how many entries?
-  | { sum: { k: number; full: boolean; root: string; size: number } } // round k: my whole digest (full: send me everything)
-  | { same: { k: number; up: boolean } } // round k: equal, nothing to send
-  | { buckets: { k: number; up: boolean; bits: number; data: string } } // round k: my 2^bits bucket digests, base64
-  | { want: { k: number; bits: number; diff: string; hashes: string; last: boolean } } // round k: these buckets differ (bitmap); my entries in them (8-byte hashes, base64)
-  | { need: { k: number; hashes: string } } // round k: of your hashes, these I lack (base64)
-  | { revocations: RevocationWire[] } // records and revocations: a broadcast or part of a round
-  | { records: RecordWire[] }
-  | { synced: { k: number; up: boolean } }; // round k: all my records for it are sent
 
 /** What catch-up needs of the store. */
 export interface CatchUpHost {
@@ -364,9 +351,9 @@ export class CatchUp {
     }
     for (let i = 0; i < chunks.length; i++) {
       const { keys, hashes } = this.digests.entriesIn(bits, chunks[i]!);
-      hashList(hashes)!.forEach((h, j) => round.mine.set(h, keys[j]!));
+      hashes.forEach((h, j) => round.mine.set(h, keys[j]!));
       const last = i === chunks.length - 1;
-      await this.host.publish(channel, { want: { k, bits, diff: bitmap(chunks[i]!, bits), hashes: hashes.toString('base64'), last } });
+      await this.host.publish(channel, { want: { k, bits, diff: bitmap(chunks[i]!, bits), hashes: hashData(hashes), last } });
       if (!last && this.slices.due()) await this.slices.pause();
     }
   }
@@ -377,7 +364,7 @@ export class CatchUp {
     if (round === undefined || round.k !== need.k || round.peer !== from) return;
     round.alive();
     const keys: string[] = [];
-    for (const h of hashList(Buffer.from(need.hashes, 'base64')) ?? []) {
+    for (const h of hashList(need.hashes) ?? []) {
       const key = round.mine.get(h);
       if (key !== undefined) keys.push(key);
     }
@@ -423,21 +410,21 @@ export class CatchUp {
   /** The asker's entries in buckets that differ: say which we lack, and send those it lacks. */
   private async answerWant(from: string, want: { k: number; bits: number; diff: string; hashes: string; last: boolean }): Promise<void> {
     const buckets = bucketsOf(want.diff, want.bits);
-    const theirs = hashList(Buffer.from(want.hashes, 'base64'));
+    const theirs = hashList(want.hashes);
     if (buckets === undefined || theirs === undefined) return;
     await this.digests.refresh();
     const { keys, hashes } = this.digests.entriesIn(want.bits, buckets);
     const known = new Set(theirs);
     const mine = new Set<string>();
     const send: string[] = [];
-    hashList(hashes)!.forEach((h, i) => {
+    hashes.forEach((h, i) => {
       mine.add(h);
       if (!known.has(h)) send.push(keys[i]!);
     });
     const lack = theirs.filter((h) => !mine.has(h));
     const channel = `sessions.${from}`;
     this.chain(from, 'sending records to a peer', async () => {
-      if (lack.length > 0) await this.host.publish(channel, { need: { k: want.k, hashes: hashData(lack).toString('base64') } });
+      if (lack.length > 0) await this.host.publish(channel, { need: { k: want.k, hashes: hashData(lack) } });
       await this.send(channel, this.digests.revocationsOf(send), this.digests.recordsOf(send));
       if (want.last) await this.host.publish(channel, { synced: { k: want.k, up: this.up } });
     });

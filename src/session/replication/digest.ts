@@ -13,7 +13,7 @@
  * - Hashes are cached: the state reports every record it changes (`ReplicaState.changed`), and only
  *   those are rehashed, in slices, when a digest is next asked for.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash as digestOf } from 'node:crypto';
 import { isLive, toWire, type RecordWire, type ReplicaState, type SessionRecord } from './records.js';
 import { processSlices } from './slices.js';
 import type { RevocationWire } from './users-index.js';
@@ -28,7 +28,11 @@ const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
 interface Entry {
   /** Finest bucket. */
   bucket: number;
-  hash: Buffer;
+  /**
+   * 8 bytes as a latin1 string: one small heap string per entry, where a Buffer (and a Hash object
+   * to make it) costs the garbage collector a native handle and a backing store each.
+   */
+  hash: string;
 }
 
 /** Finest bucket of a hashed id (its first 16 bits); anything else goes by a hash of it. */
@@ -42,22 +46,24 @@ function bucketOf(key: string): number {
   return createHash('sha256').update(key).digest().readUInt16BE(0);
 }
 
+const short = (text: string): string => digestOf('sha1', text, 'binary').slice(0, HASH_BYTES);
+
 /** The replicated content of a record, canonical, so converged nodes agree byte for byte. */
-function recordHash(r: SessionRecord): Buffer {
+function recordHash(r: SessionRecord): string {
   const live = isLive(r);
   const fields = r.killed ? [] : [...r.fields].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, f]) => [k, f.text, f.t, f.n]);
   const facts = r.facts.map((f) => JSON.stringify(f)).sort();
   const text = JSON.stringify([r.id, r.killed ? 1 : 0, [...(r.movedTo ?? [])].sort(), fields, live ? [r.created, r.lastSeen] : [], r.binding ?? null, facts]);
-  return createHash('sha1').update(text).digest().subarray(0, HASH_BYTES);
+  return short(text);
 }
 
-function revocationHash(userId: string, pair: readonly RevocationWire[]): Buffer {
+function revocationHash(userId: string, pair: readonly RevocationWire[]): string {
   const sorted = pair.map((r) => JSON.stringify(r)).sort();
-  return createHash('sha1').update(JSON.stringify([USER, userId, sorted])).digest().subarray(0, HASH_BYTES);
+  return short(JSON.stringify([USER, userId, sorted]));
 }
 
-function xorInto(target: Buffer, offset: number, hash: Buffer): void {
-  for (let i = 0; i < HASH_BYTES; i++) target[offset + i]! ^= hash[i]!;
+function xorInto(target: Buffer, offset: number, hash: string): void {
+  for (let i = 0; i < HASH_BYTES; i++) target[offset + i]! ^= hash.charCodeAt(i);
 }
 
 /** Bucket count (as bits) for an exchange over `size` entries: about 8 records per bucket. */
@@ -159,7 +165,7 @@ export class DigestIndex {
   private rehash(key: string): void {
     this.rehashed++;
     const old = this.entries.get(key);
-    let hash: Buffer | undefined;
+    let hash: string | undefined;
     if (key.startsWith(USER)) {
       const userId = key.slice(USER.length);
       const pair = this.state.revocations.of(userId);
@@ -169,7 +175,7 @@ export class DigestIndex {
       if (record !== undefined) hash = recordHash(record);
     }
     if (old !== undefined) {
-      if (hash !== undefined && hash.equals(old.hash)) return;
+      if (hash === old.hash) return;
       xorInto(this.sums, old.bucket * HASH_BYTES, old.hash);
     }
     if (hash === undefined) {
@@ -191,14 +197,17 @@ export class DigestIndex {
   /** The digest of each of 2^bits buckets, 8 bytes each. Call after `refresh()`. */
   digest(bits: number): Buffer {
     this.settle();
-    const out = Buffer.alloc((1 << bits) * HASH_BYTES);
+    // Folded a 32-bit word at a time (XOR does not care about byte order): a few hundred
+    // microseconds for the 65,536 finest buckets, where byte by byte took milliseconds unsliced.
+    const out = new Uint32Array((1 << bits) * 2);
+    const sums = new Uint32Array(this.sums.buffer, this.sums.byteOffset, this.sums.length / 4);
     const shift = FINE_BITS - bits;
     for (let fine = 0; fine < 1 << FINE_BITS; fine++) {
-      const at = (fine >> shift) * HASH_BYTES;
-      const from = fine * HASH_BYTES;
-      for (let i = 0; i < HASH_BYTES; i++) out[at + i]! ^= this.sums[from + i]!;
+      const at = (fine >> shift) * 2;
+      out[at]! ^= sums[fine * 2]!;
+      out[at + 1]! ^= sums[fine * 2 + 1]!;
     }
-    return out;
+    return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   }
 
   /** The digest of the whole state (one bucket), base64. */
@@ -212,22 +221,25 @@ export class DigestIndex {
     if (theirs.length !== mine.length) return undefined;
     const out: number[] = [];
     for (let b = 0; b < 1 << bits; b++) {
-      if (mine.compare(theirs, b * HASH_BYTES, (b + 1) * HASH_BYTES, b * HASH_BYTES, (b + 1) * HASH_BYTES) !== 0) out.push(b);
+      for (let i = b * HASH_BYTES; i < (b + 1) * HASH_BYTES; i++) {
+        if (mine[i] !== theirs[i]) {
+          out.push(b);
+          break;
+        }
+      }
     }
     return out;
   }
 
   /**
-   * The second level: each entry of the given buckets as its 8-byte hash (concatenated, in `hashes`)
-   * and its cache key (`keys`, same order). A peer compares them with its own and both send only
-   * the entries that differ, not every entry of a bucket that differs.
+   * The second level: each entry of the given buckets as its cache key and its 8-byte hash (same
+   * order). A peer compares the hashes with its own and both send only the entries that differ,
+   * not every entry of a bucket that differs.
    */
-  entriesIn(bits: number, buckets: readonly number[]): { keys: string[]; hashes: Buffer } {
+  entriesIn(bits: number, buckets: readonly number[]): { keys: string[]; hashes: string[] } {
     this.settle();
-    const keys = [...this.keysIn(bits, buckets)];
-    const hashes = Buffer.alloc(keys.length * HASH_BYTES);
-    keys.forEach((key, i) => this.entries.get(key)!.hash.copy(hashes, i * HASH_BYTES));
-    return { keys, hashes };
+    const keys = this.keysIn(bits, buckets);
+    return { keys, hashes: keys.map((key) => this.entries.get(key)!.hash) };
   }
 
   /** How many entries a bucket holds (to cut the second level into messages). */
@@ -264,11 +276,13 @@ export class DigestIndex {
     }
   }
 
-  private *keysIn(bits: number, buckets: readonly number[]): Generator<string> {
+  private keysIn(bits: number, buckets: readonly number[]): string[] {
     const shift = FINE_BITS - bits;
+    const out: string[] = [];
     for (const b of buckets) {
-      for (let fine = b << shift; fine < (b + 1) << shift; fine++) yield* [...(this.members[fine] ?? [])];
+      for (let fine = b << shift; fine < (b + 1) << shift; fine++) for (const key of this.members[fine] ?? []) out.push(key);
     }
+    return out;
   }
 
   /** The cache keys an edit touched: record ids as they are, users with the revocation prefix. */
@@ -294,8 +308,9 @@ export class DigestIndex {
   }
 }
 
-/** 8-byte hashes, concatenated, as strings a Set or Map can hold. */
-export function hashList(data: Buffer): string[] | undefined {
+/** Entry hashes from the wire (8 bytes each, concatenated, base64); undefined if malformed. */
+export function hashList(base64: string): string[] | undefined {
+  const data = Buffer.from(base64, 'base64');
   if (data.length % HASH_BYTES !== 0) return undefined;
   const out: string[] = [];
   for (let at = 0; at < data.length; at += HASH_BYTES) out.push(data.toString('latin1', at, at + HASH_BYTES));
@@ -303,6 +318,6 @@ export function hashList(data: Buffer): string[] | undefined {
 }
 
 /** The inverse of `hashList`. */
-export function hashData(list: readonly string[]): Buffer {
-  return Buffer.from(list.join(''), 'latin1');
+export function hashData(list: readonly string[]): string {
+  return Buffer.from(list.join(''), 'latin1').toString('base64');
 }

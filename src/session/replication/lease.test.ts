@@ -90,6 +90,31 @@ describe('replicated store: lease and fencing', () => {
     await stopAll(all);
   });
 
+  it('a node back from a partition does not serve again until a peer it hears has answered, however late', async () => {
+    const lease = { leaseMs: 500, driftMs: 50 }; // joinTimeoutMs: 20
+    const { all } = await nodes(2, lease);
+    const [a, b] = all as [Node, Node];
+    const id = generateSessionId();
+    await a.store.setValue(id, 'user', 'ada');
+    await waitFor(async () => (await b.store.getValue(id, 'user')) === 'ada');
+    b.transport.stall(true);
+    await a.store.deleteValue(id); // completes once b is past its lease plus drift: b lost its lease
+    a.transport.hold(true); // everything a receives waits: its answers come far past b's join timeout
+    b.transport.stall(false); // b hears a's heartbeats, and its own: it catches up
+    const until = performance.now() + 250; // within a's own lease, which the hold does not renew
+    while (performance.now() < until) {
+      const read = await b.store.getValue(id, 'user').catch((err: { code: string }) => err.code);
+      assert.notEqual(read, 'ada', 'b served a session logged out while it was away');
+      assert.equal(b.store.readiness().ready, false);
+      await sleep(10);
+    }
+    a.transport.hold(false);
+    await waitFor(() => b.store.readiness().ready);
+    assert.equal(await b.store.getValue(id, 'user'), undefined);
+    assert.match(b.logs.join('\n'), /still waiting for 1 peer\(s\) it hears/);
+    await stopAll(all);
+  });
+
   it('a paused process (the clock jumps past the lease, no timer ran) refuses its next call, then recovers', async () => {
     const { all } = await nodes(2, { leaseMs: 200, driftMs: 50 });
     const [a] = all as [Node, Node];

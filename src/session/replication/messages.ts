@@ -4,7 +4,6 @@
  * others. Ops are arrays, not objects: a busy node sends thousands a second.
  */
 import { MAX_USER_ID_LENGTH } from '../users.js';
-import type { CatchUpMessage } from './catchup.js';
 import type { BindingWire, FieldWire, RecordWire } from './records.js';
 import type { FactWire, RevocationWire } from './users-index.js';
 
@@ -23,6 +22,19 @@ export type BindOp = ['b', string, BindingWire, number, number];
 /** Revoke all of a user's sessions but one handle (`''`: none): `[op, userId, except, t, n]`; t is the stamp. */
 export type RevokeOp = ['x', string, string, number, string];
 export type Op = SetOp | KillOp | RotateOp | TouchOp | BindOp | RevokeOp;
+
+/** What catch-up (catchup.ts) says, on the shared channel (`hello`, broadcast records) or point to point. */
+export type CatchUpMessage =
+  | { hello: true } // who is there? (shared)
+  | { here: { up: boolean; size: number } } // an answer to hello: caught up? how many entries?
+  | { sum: { k: number; full: boolean; root: string; size: number } } // round k: my whole digest (full: send me everything)
+  | { same: { k: number; up: boolean } } // round k: equal, nothing to send
+  | { buckets: { k: number; up: boolean; bits: number; data: string } } // round k: my 2^bits bucket digests, base64
+  | { want: { k: number; bits: number; diff: string; hashes: string; last: boolean } } // round k: these buckets differ (bitmap); my entries in them (8-byte hashes, base64)
+  | { need: { k: number; hashes: string } } // round k: of your hashes, these I lack (base64)
+  | { revocations: RevocationWire[] } // records and revocations: a broadcast or part of a round
+  | { records: RecordWire[] }
+  | { synced: { k: number; up: boolean } }; // round k: all my records for it are sent
 
 /** Everything on the shared channel and on a node's own channel. */
 export type Message =

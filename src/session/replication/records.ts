@@ -233,6 +233,20 @@ export class ReplicaState {
   }
 
   /**
+   * Tombstones are bounded like live sessions, as in the memory store: a login/logout loop would
+   * otherwise grow every node for a whole absolute timeout. Past `max` the ones first in the index
+   * go (roughly the oldest); a late edit to such an id can then only create a session holding that
+   * edit, never bring old data back.
+   */
+  capTombstones(max: number): void {
+    let excess = this.records.size - this.live - max;
+    for (const record of this.records.values()) {
+      if (excess <= 0) return;
+      if (!isLive(record)) (this.drop(record.id), excess--);
+    }
+  }
+
+  /**
    * Every record, in the state-transfer format: live ones first, then tombstones, then rotated
    * ids newest first, so a receiver already knows a rotation's target when the rotation arrives,
    * even when the transfer is split into several messages.

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 
 /** Milliseconds of work per turn of the event loop: well under the 50 ms a request may wait. */
-export const SLICE_MS = 15;
+export const SLICE_MS = 10;
 
 /**
  * The budget is per turn of the event loop, not per caller: several chains of work (a transfer

@@ -440,31 +440,13 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
   // ---- expiry ----
 
   /**
-   * Tombstones are bounded like live sessions, as in the memory store: a login/logout loop would
-   * otherwise grow every node for a whole absolute timeout. Past `maxSessions` the ones first in
-   * the index go (roughly the oldest); a late edit to such an id can then only create a session
-   * holding that edit, never bring old data back.
-   */
-  private capTombstones(): void {
-    let excess = this.state.records.size - this.state.live - this.options.maxSessions;
-    if (excess <= 0) return;
-    for (const record of this.state.records.values()) {
-      if (excess <= 0) return;
-      if (!isLive(record)) {
-        this.state.drop(record.id);
-        excess--;
-      }
-    }
-  }
-
-  /**
    * Walk the records a slice at a time (at most `budgetMs` per turn), ending sessions whose time is
    * up and forgetting tombstones older than the absolute timeout, after which no live copy of that
    * session can exist anywhere.
    */
   private sweep(budgetMs: number): void {
     if (!this.running) return;
-    this.capTombstones();
+    this.state.capTombstones(this.options.maxSessions); // bounded like live sessions (records.ts)
     const now = this.now();
     const deadline = performance.now() + budgetMs;
     if (this.sweepCursor === undefined) {
