@@ -1,7 +1,8 @@
 /**
  * A transport wrapper for fault tests: a silent partition (the connection stays open, nothing is
  * forwarded either way, publishes are never acknowledged), incoming traffic held back and released
- * later (a node slow to apply), and outgoing frames dropped by content (a node that never confirms).
+ * later (a node slow to apply), and frames dropped by content: outgoing (a node that never
+ * confirms) or incoming (messages lost on the way in while the connection, and the lease, hold).
  */
 import { errors } from '../../src/errors.js';
 import type { Transport } from '../../src/pubsub/transport.js';
@@ -13,6 +14,8 @@ export interface StallableTransport extends Transport {
   hold(on: boolean): void;
   /** Outgoing frames for which this returns true are dropped (their publish still resolves). */
   dropOutgoing: ((frame: string) => boolean) | undefined;
+  /** Incoming frames for which this returns true are dropped, silently. */
+  dropIncoming: ((frame: string) => boolean) | undefined;
 }
 
 /**
@@ -30,12 +33,13 @@ export function stallable(inner: Transport, ackTimeoutMs = 100): StallableTransp
   const t: StallableTransport = {
     name: inner.name,
     dropOutgoing: undefined,
+    dropIncoming: undefined,
     start: () => inner.start(),
     stop: () => inner.stop(),
     onReconnect: (listener) => inner.onReconnect(listener),
     subscribe: (channel, handler) =>
       inner.subscribe(channel, (message) => {
-        if (stalled) return;
+        if (stalled || t.dropIncoming?.(message) === true) return;
         if (holding) held.push(() => handler(message));
         else handler(message);
       }),

@@ -2,50 +2,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { inProcessBus, type InProcessBus } from '../../pubsub/transports/in-process.js';
-import type { Transport } from '../../pubsub/transport.js';
-import { stallable, type StallableTransport } from '../../../test/helpers/stallable.js';
 import { generateSessionId } from '../id.js';
-import type { SessionStoreOptions } from '../store.js';
-import { replicatedStore, type ReplicatedSessionStore, type ReplicatedStoreOptions } from './store.js';
+import { inProcessBus } from '../../pubsub/transports/in-process.js';
+import { nodes, OPTIONS, sleep, stopAll, waitFor, type Node } from '../../../test/helpers/replica-nodes.js';
+import { replicatedStore } from './store.js';
 
 const SECRET = 'replication-lease-secret-0123456789abcdef';
-const OPTIONS: SessionStoreOptions = { idleTimeoutMs: 60_000, absoluteTimeoutMs: 600_000, touchIntervalMs: 1000, maxSessionBytes: 4096, maxSessions: 1000 };
 
-interface Node {
-  store: ReplicatedSessionStore;
-  transport: StallableTransport;
-  raw: Transport;
-  logs: string[];
-}
-
-async function nodes(count: number, extra: Partial<ReplicatedStoreOptions> = {}, options = OPTIONS): Promise<{ bus: InProcessBus; all: Node[] }> {
-  const bus = inProcessBus();
-  const all: Node[] = [];
-  for (let i = 0; i < count; i++) {
-    const raw = bus.transport();
-    const transport = stallable(raw);
-    const logs: string[] = [];
-    const store = replicatedStore({ transport, secret: SECRET, joinTimeoutMs: 20, warn: (m) => logs.push(m), ...extra });
-    await store.start(options);
-    all.push({ store, transport, raw, logs });
-  }
-  return { bus, all };
-}
-
-async function stopAll(all: Node[]): Promise<void> {
-  for (const n of all) await n.store.stop();
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(check: () => boolean | Promise<boolean>, limitMs = 5000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > end) assert.fail('timed out');
-    await sleep(5);
-  }
-}
 
 /** Whether `promise` is still pending after `ms`. */
 async function pendingAfter(promise: Promise<unknown>, ms: number): Promise<boolean> {

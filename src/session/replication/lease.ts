@@ -116,6 +116,16 @@ export class Lease {
     if (this.lost) throw errors.sessionNodeFenced('it lost its lease and is catching up with the cluster');
   }
 
+  /**
+   * A catch-up is under way (policy `fence`): after a reconnect or lost messages, what this node
+   * holds may lack a logout that has completed elsewhere (its issuer stops waiting for a peer that
+   * does not confirm after the lease plus the margin), so it must not act on it. One boolean: the
+   * caught-up path of every read tests only this.
+   */
+  get behind(): boolean {
+    return !this.caughtUp && this.o.partition === 'fence';
+  }
+
   /** Whether this node's own lease is held now; notices (and logs) the moment it ran out. */
   holds(): boolean {
     if (performance.now() - this.heldSince <= this.o.leaseMs) return true;
@@ -150,6 +160,13 @@ export class Lease {
       const timer = setTimeout(wake, ms);
       this.caughtUpWaiters.add(wake);
     });
+  }
+
+  /** Wait up to `ms` for the catch-up under way; throws (503) when it is not done by then. */
+  async settle(ms: number): Promise<void> {
+    if (await this.whenCaughtUp(ms)) return;
+    this.check(); // fenced meanwhile: say that
+    throw errors.sessionNotCaughtUp('this node is catching up with the cluster (it reconnected or lost messages), and what it holds may lack a logout made meanwhile');
   }
 
   readiness(): StoreReadiness {

@@ -36,11 +36,14 @@ export type CatchUpMessage =
   | { records: RecordWire[] }
   | { synced: { k: number; up: boolean } }; // round k: all my records for it are sent
 
-/** Everything on the shared channel and on a node's own channel. */
+/**
+ * Everything on the shared channel and on a node's own channel. On the shared channel every data
+ * message also carries `q`, its sender's next number (sequence.ts): a hole is a lost message.
+ */
 export type Message =
   | { ops: Op[]; confirm?: number } // with `confirm`: kills, each peer answers `applied` once it applied them (kills.ts)
   | { applied: number } // to a kill's issuer: message `confirm` applied here
-  | { beat: number } // a heartbeat, on the shared channel (lease.ts)
+  | { beat: number; q: number } // a heartbeat, on the shared channel (lease.ts); q: the sender's last data message number
   | { bye: true } // this node stops: wait for it no more
   | CatchUpMessage // who is there, digests, records that differ (catchup.ts)
   | { ping: number }; // a read barrier coming back to its sender

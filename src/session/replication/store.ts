@@ -23,6 +23,7 @@ import { Kills } from './kills.js';
 import { Lease } from './lease.js';
 import { CatchUp } from './catchup.js';
 import { isOp, type Message, type Op } from './messages.js';
+import { Sequences } from './sequence.js';
 import { isLive, ReplicaState, type FieldWire, type RecordWire, type SessionRecord } from './records.js';
 import { checkId, checkTimings, hashOf, notCaughtUp, type ReplicatedSessionStore, type ReplicatedStoreOptions, type ReplicationSettings } from './types.js';
 import { UserSessions, type StoreCore } from './user-sessions.js';
@@ -52,13 +53,18 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
   /** Whether this node may answer, and which peers are alive (lease.ts). */
   private readonly lease: Lease;
   private readonly kills: Kills;
+  /** Numbers on the shared channel, to find lost messages (sequence.ts). */
+  private readonly seq: Sequences;
 
   constructor(private readonly settings: ReplicationSettings) {
     this.bus = new Bus({ transport: settings.transport, secret: settings.secret, cluster: settings.cluster, warn: settings.warn });
     this.clock = new HybridClock(this.bus.node);
     this.pings = new ReadBarrier((k) => this.bus.publish(`sessions.${this.node}`, { ping: k } satisfies Message), settings.barrierTimeoutMs);
     const log = (message: string) => this.warn(message);
-    const sendBeat = (k: number) => this.bus.publish('sessions', { beat: k } satisfies Message);
+    const sendBeat = (k: number) => this.bus.publish('sessions', { beat: k, q: this.seq.last } satisfies Message);
+    const onLoss = () => this.running && this.background(this.lease.catchUp(), 'catching up after lost messages');
+    // The grace is well short of a heartbeat: a reordering bus fills its holes within milliseconds.
+    this.seq = new Sequences({ graceMs: Math.min(settings.heartbeatMs / 2, 50), onLoss, self: this.node, warn: log });
     this.lease = new Lease({ ...settings, sendBeat, resync: () => this.resync(), log });
     const store = this;
     this.catchUp = new CatchUp({
@@ -70,11 +76,11 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
       },
       livePeers: () => this.lease.livePeers(),
       knowsPeers: () => this.lease.livePeers().length + this.lease.unreachablePeers().length > 0,
-      publish: (channel, message) => this.bus.publish(channel, message),
+      publish: (channel, message) => (channel === 'sessions' ? this.shared(message) : this.bus.publish(channel, message)),
       observe: (t) => this.clock.observe(t),
       warn: log,
     });
-    const publish = (message: Message) => this.bus.publish('sessions', message).catch((err: unknown) => (this.failed('ops' in message ? message.ops : []), Promise.reject(err)));
+    const publish = (message: Message) => this.shared(message).catch((err: unknown) => (this.failed('ops' in message ? message.ops : []), Promise.reject(err)));
     this.kills = new Kills({ ...settings, lease: this.lease, publish, warn: log });
   }
 
@@ -100,6 +106,7 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
       await this.bus.subscribe('sessions', (body, from) => this.receive(body, from, false)),
       await this.bus.subscribe(`sessions.${this.node}`, (body, from) => this.receive(body, from, true)),
     ];
+    this.seq.clear();
     this.running = true;
     if (!this.listening) {
       this.listening = true; // transports keep their listeners: register once, however often started
@@ -112,7 +119,7 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
 
   async stop(): Promise<void> {
     // Peers stop waiting for our confirmations; not worth more than a moment if the transport is down.
-    if (this.running) await Promise.race([this.bus.publish('sessions', { bye: true } satisfies Message).catch(() => {}), new Promise((r) => setTimeout(r, 250).unref())]);
+    if (this.running) await Promise.race([this.shared({ bye: true }).catch(() => {}), new Promise((r) => setTimeout(r, 250).unref())]);
     this.running = false;
     this.lease.stop();
     this.kills.stop();
@@ -134,7 +141,7 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
   }
 
   async setValue(id: string, key: string, value: Json): Promise<void> {
-    const now = this.ready();
+    const now = this.lease.behind ? await this.settled() : this.ready();
     checkId(id);
     const text = encodeSessionValue(key, value);
     const added = entryBytes(key, text);
@@ -150,7 +157,8 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
   }
 
   async deleteValue(id: string, key?: string): Promise<void> {
-    const now = this.ready();
+    // A logout acts at once even while catching up: ending a session is final and always safe.
+    const now = key !== undefined && this.lease.behind ? await this.settled() : this.ready();
     const h = hashOf(id);
     let record = this.find(h, now);
     if (record === undefined) {
@@ -283,7 +291,7 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
       const ops = this.outbox;
       this.outbox = [];
       this.sending = undefined;
-      const sends = [...batches(ops)].map((run) => this.bus.publish('sessions', { ops: run } satisfies Message));
+      const sends = [...batches(ops)].map((run) => this.shared({ ops: run }));
       return Promise.all(sends).then(
         () => undefined,
         (err: unknown) => {
@@ -314,6 +322,11 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
     }, this.settings.repairDelayMs).unref();
   }
 
+  /** Publish on the shared channel with this node's next number (sequence.ts). */
+  private shared(message: Message): Promise<void> {
+    return this.bus.publish('sessions', { ...message, q: this.seq.next() });
+  }
+
   private background(work: Promise<unknown>, what: string): void {
     work.catch((err: unknown) => this.warn(`${what} failed: ${(err as Error).message}`));
   }
@@ -328,6 +341,17 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
     return this.now();
   }
 
+  get behind(): boolean {
+    return this.lease.behind;
+  }
+
+  /** `ready()`, after the catch-up under way if any (`Lease.behind`): 503 if it is not done in time. */
+  async settled(): Promise<number> {
+    this.ready();
+    if (this.lease.behind) await this.lease.settle(this.settings.barrierTimeoutMs);
+    return this.ready();
+  }
+
   readiness(): StoreReadiness {
     return this.running ? this.lease.readiness() : { ready: false, reason: 'the session store is stopped' };
   }
@@ -337,7 +361,7 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
    * and is an error, never "no session", when this node could not confirm it is caught up.
    */
   async lookup(id: string): Promise<SessionRecord | undefined> {
-    const record = this.find(id, this.ready());
+    const record = this.find(id, this.lease.behind ? await this.settled() : this.ready());
     if (record !== undefined) return record;
     const confirmed = await this.barrier();
     const found = this.find(id, this.ready());
@@ -418,6 +442,7 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
       this.pings.back(message.ping);
       return;
     }
+    if (!direct) this.seq.seen(message, from); // a hole in a sender's numbers is a lost message
     if (from === this.node) {
       if (!direct && typeof message.beat === 'number') this.lease.beatBack(message.beat);
       return; // our own edits were applied when they were made
@@ -430,6 +455,7 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
     } else if (direct && typeof message.applied === 'number') {
       this.kills.applied(message.applied, from);
     } else if (message.bye === true && !direct) {
+      this.seq.forget(from);
       this.lease.left(from);
       this.kills.left(from);
     } else {
@@ -447,6 +473,7 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
   private sweep(budgetMs: number): void {
     if (!this.running) return;
     this.state.capTombstones(this.options.maxSessions); // bounded like live sessions (records.ts)
+    this.seq.prune(10 * this.settings.leaseMs); // crashed peers never say goodbye
     const now = this.now();
     const deadline = performance.now() + budgetMs;
     if (this.sweepCursor === undefined) {

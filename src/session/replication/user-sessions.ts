@@ -16,6 +16,10 @@ export interface StoreCore {
   readonly options: CheckedStoreOptions;
   /** The time now; throws 503 when the store is not running. */
   ready(): number;
+  /** A catch-up is under way: `settled()` first, else `ready()` (no extra turn when caught up). */
+  readonly behind: boolean;
+  /** `ready()`, after a catch-up under way (503 if not done within the barrier timeout). */
+  settled(): Promise<number>;
   /** The record of a hashed id, after ending it if its time is up. */
   find(h: string, now: number): SessionRecord | undefined;
   /** Like `find`, but an unknown id first waits for edits in flight. */
@@ -47,7 +51,7 @@ export class UserSessions implements SessionUserIndex {
   constructor(private readonly core: StoreCore) {}
 
   async bindUser(id: string, userId: string, meta: SessionMeta): Promise<string> {
-    const now = this.core.ready();
+    const now = this.core.behind ? await this.core.settled() : this.core.ready();
     checkId(id);
     checkUserId(userId);
     const h = hashSessionId(id);
@@ -67,7 +71,8 @@ export class UserSessions implements SessionUserIndex {
   }
 
   async listUserSessions(userId: string): Promise<UserSessionInfo[]> {
-    this.core.ready();
+    if (this.core.behind) await this.core.settled();
+    else this.core.ready();
     if (typeof userId !== 'string') return [];
     // Read your writes: a login just made on another node is listed; a list that may miss one is an error.
     if (!(await this.core.barrier())) throw notCaughtUp();
@@ -81,7 +86,8 @@ export class UserSessions implements SessionUserIndex {
   }
 
   async revokeUserSession(userId: string, handle: string): Promise<boolean> {
-    this.core.ready();
+    if (this.core.behind) await this.core.settled();
+    else this.core.ready();
     if (typeof userId !== 'string' || typeof handle !== 'string') return false;
     const withHandle = () => this.liveOf(userId).filter((r) => r.binding![1] === handle);
     let targets = withHandle();
