@@ -125,6 +125,26 @@ if (problem !== undefined) {
     });
   });
 
+  describe('postgres store: takes that find nothing', () => {
+    it('write no row version unless the touch is due', async () => {
+      const table = tableName('take');
+      const { store, clock } = await started(table);
+      const id = generateSessionId();
+      await store.setValue(id, 'k', 1);
+      const version = async () => (await admin.query(`SELECT xmin::text AS v, seen_at FROM "${table}" WHERE id = $1`, [hashSessionId(id)])).rows[0] as { v: string; seen_at: string };
+      const before = await version();
+      assert.strictEqual(await store.takeValue(id, 'flash'), undefined);
+      assert.deepStrictEqual(await version(), before, 'no update for a missing key within the touch interval');
+      clock.t += OPTIONS.touchIntervalMs;
+      assert.strictEqual(await store.takeValue(id, 'flash'), undefined);
+      const after = await version();
+      assert.equal(Number(after.seen_at), clock.t, 'a due touch is still written');
+      await store.setValue(id, 'flash', 'x');
+      assert.equal(await store.takeValue(id, 'flash'), 'x');
+      await store.stop();
+    });
+  });
+
   describe('postgres store: per-user index and stamps', () => {
     it('checks the revocation stamp on every read, even for a session the index did not list', async () => {
       const table = tableName('stamp');

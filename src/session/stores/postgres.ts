@@ -103,6 +103,14 @@ class PostgresStore extends PostgresUsers implements PostgresSessionStore {
         await this.end(tx, k, row);
         return undefined;
       }
+      // Most takes find nothing (every page that shows flash messages, when there are none): then
+      // only a touch that is due is written, so such a page leaves no dead row behind.
+      if (row.old_bytes === null) {
+        if (now - Number(row.seen_at) >= this.options.touchIntervalMs) {
+          await client.query(`UPDATE ${this.t.s} SET seen_at = $2 WHERE id = $1`, [k, now]);
+        }
+        return undefined;
+      }
       const result = await client.query(
         `WITH d AS (DELETE FROM ${this.t.v} WHERE session_id = $1 AND key = $2 RETURNING value, bytes)
          UPDATE ${this.t.s} SET bytes = bytes - coalesce((SELECT bytes FROM d), 0),
