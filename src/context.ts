@@ -99,14 +99,16 @@ export class Context<AuthData = any> {
   }
 
   /**
-   * The client's address: the socket's peer, or with `trustProxy` the first `X-Forwarded-For`
-   * entry (the address the proxy saw).
+   * The client's address: the socket's peer, or with `trustProxy` the last `X-Forwarded-For`
+   * entry — the address the nearest proxy saw. Earlier entries are whatever the client wrote, so
+   * keying a rate limit or an audit log on them would let a client pick its own address.
    */
   get clientAddress(): string | undefined {
     if (this.#app.trustProxy) {
       const forwarded = this.req.headers['x-forwarded-for'];
-      const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-      if (first !== undefined && first !== '') return first;
+      const joined = Array.isArray(forwarded) ? forwarded.join(',') : forwarded;
+      const last = joined?.slice(joined.lastIndexOf(',') + 1).trim();
+      if (last !== undefined && last !== '') return last;
     }
     return this.req.socket.remoteAddress;
   }
