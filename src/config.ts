@@ -42,6 +42,11 @@ const sessionSchema = z
     touchInterval: z.number().positive().optional(),
     maxSessionBytes: z.number().int().positive().default(64 * 1024),
     maxSessions: z.number().int().positive().default(1_000_000),
+    /**
+     * Bytes the memory stores may hold in this process's heap (an estimate kept as they go);
+     * default a quarter of V8's heap limit (`defaultMaxStoreBytes`). See docs/sessions.md, "Memory budget".
+     */
+    maxStoreBytes: z.number().int().positive().optional(),
     /** Live sessions one user may hold (see `session.bindUser`); one more revokes the oldest. */
     maxSessionsPerUser: z.number().int().positive().default(50),
     /** Record the client address with a user's sessions (shown by `session.list`). Off: it is personal data. */

@@ -74,7 +74,12 @@ export const errors = {
     503,
     (reason: string) => `session store unavailable: ${reason}`,
   ),
-  sessionStoreFull: define('NOVA_ERR_SESSION_STORE_FULL', 503, (limit: number) => `session store is full (${limit} sessions)`),
+  // One code for both limits, so a client or monitor needs to know only one; the message says which.
+  sessionStoreFull: define(
+    'NOVA_ERR_SESSION_STORE_FULL',
+    503,
+    (limit: number, unit: 'sessions' | 'bytes' = 'sessions') => `session store is full (${limit} ${unit})`,
+  ),
   // Thrown by a store when a write targets an id that was deleted, rotated or expired; the session
   // manager catches it and moves the write to a fresh id, so it should never reach a client.
   // The id itself is never put in a message: it is a bearer credential.

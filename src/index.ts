@@ -33,6 +33,7 @@ export type { SessionUserIndex, SessionTake, SessionMeta, SessionOwner, UserSess
 export { hashSessionId } from './session/id-hash.js';
 export { memoryStore, type MemorySessionStore } from './session/stores/memory.js';
 export type { SessionStore, SessionStoreOptions, StoreReadiness } from './session/store.js';
+export { defaultMaxStoreBytes } from './session/store.js';
 export type { SessionManager } from './session/manager.js';
 export { redisStore } from './session/stores/redis.js';
 export { postgresStore } from './session/stores/postgres.js';

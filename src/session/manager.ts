@@ -61,6 +61,7 @@ export class SessionManager {
       touchIntervalMs: ms(c.touchInterval ?? Math.min(60, c.idleTimeout / 10)),
       maxSessionBytes: c.maxSessionBytes,
       maxSessions: c.maxSessions,
+      ...(c.maxStoreBytes !== undefined ? { maxStoreBytes: c.maxStoreBytes } : {}),
       maxSessionsPerUser: c.maxSessionsPerUser,
       onExpired: (sessionHash, userId) =>
         this.events.emit({ type: 'expired', at: Date.now(), sessionHash, userId, correlationId: undefined }),

@@ -3,6 +3,7 @@
  * `delete_value/1,2`, `start_link/0`), made async, plus the rotation and expiry that Nova leaves
  * out. Also the helpers every store uses so that all of them refuse the same values the same way.
  */
+import { getHeapStatistics } from 'node:v8';
 import { NovaError, errors, withCause } from '../errors.js';
 import type { Json } from '../results/result.js';
 import type { SessionTake, SessionUserIndex } from './users.js';
@@ -17,8 +18,19 @@ export interface SessionStoreOptions {
   touchIntervalMs: number;
   /** Limit on one session's size: the UTF-8 bytes of every key plus its JSON value. */
   maxSessionBytes: number;
-  /** Limit on live sessions; new ones are refused when full, live ones are never evicted. */
+  /**
+   * Limit on live sessions. When full, the oldest session not tied to a user is evicted to make
+   * room for a new one; with none left, new sessions are refused (`NOVA_ERR_SESSION_STORE_FULL`).
+   */
   maxSessions: number;
+  /**
+   * Limit on the bytes a store keeps in this process's heap (the memory stores; stores that keep
+   * sessions elsewhere ignore it). Past it, tombstones and then sessions not tied to a user go,
+   * oldest first; with none left, new sessions and growing writes are refused
+   * (`NOVA_ERR_SESSION_STORE_FULL`), while reads, shrinking writes and deletes still work.
+   * Default: `defaultMaxStoreBytes()`, a quarter of V8's heap limit.
+   */
+  maxStoreBytes?: number;
   /** Limit on live sessions tied to one user; binding one more revokes that user's oldest. Default 50. */
   maxSessionsPerUser?: number;
   /**
@@ -107,6 +119,24 @@ export const DEFAULT_STORE_OPTIONS: Readonly<SessionStoreOptions & { maxSessions
 });
 
 /**
+ * The default `maxStoreBytes`: a quarter of V8's heap limit (`--max-old-space-size`, or what
+ * Node chose from the machine's memory). The rest is for everything else the process holds: a
+ * replicated store's writes from peers (always applied, even past the budget), request bodies in
+ * flight, the app's own data, and the headroom V8's collector needs: near its limit it collects
+ * again and again and the process stalls before it dies. Measured under
+ * `--max-old-space-size=192` (heap limit 240 MB, budget 60 MB): 3,000 requests each storing 60 KB
+ * in a new bound session leave the process serving (test/integration/memory-budget.test.ts).
+ *
+ * @example
+ * ```ts
+ * defaultMaxStoreBytes(); // 62_914_560 under node --max-old-space-size=192
+ * ```
+ */
+export function defaultMaxStoreBytes(): number {
+  return Math.floor(getHeapStatistics().heap_size_limit / 4);
+}
+
+/**
  * Check store options, filling gaps from `DEFAULT_STORE_OPTIONS`. Throws `NOVA_ERR_CONFIG`.
  *
  * @example
@@ -115,8 +145,13 @@ export const DEFAULT_STORE_OPTIONS: Readonly<SessionStoreOptions & { maxSessions
  * ```
  */
 export function checkStoreOptions(options: Partial<SessionStoreOptions> = {}): CheckedStoreOptions {
-  const merged = { ...DEFAULT_STORE_OPTIONS, ...options, maxSessionsPerUser: options.maxSessionsPerUser ?? DEFAULT_STORE_OPTIONS.maxSessionsPerUser };
-  for (const name of ['idleTimeoutMs', 'absoluteTimeoutMs', 'touchIntervalMs', 'maxSessionBytes', 'maxSessions', 'maxSessionsPerUser'] as const) {
+  const merged = {
+    ...DEFAULT_STORE_OPTIONS,
+    ...options,
+    maxSessionsPerUser: options.maxSessionsPerUser ?? DEFAULT_STORE_OPTIONS.maxSessionsPerUser,
+    maxStoreBytes: options.maxStoreBytes ?? defaultMaxStoreBytes(),
+  };
+  for (const name of ['idleTimeoutMs', 'absoluteTimeoutMs', 'touchIntervalMs', 'maxSessionBytes', 'maxSessions', 'maxSessionsPerUser', 'maxStoreBytes'] as const) {
     const v = merged[name];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
       throw errors.config(`session.${name}`, 'must be a positive whole number');
@@ -135,7 +170,7 @@ export function checkStoreOptions(options: Partial<SessionStoreOptions> = {}): C
 }
 
 /** Store options after `checkStoreOptions`: every limit filled in. */
-export type CheckedStoreOptions = SessionStoreOptions & { maxSessionsPerUser: number };
+export type CheckedStoreOptions = SessionStoreOptions & { maxSessionsPerUser: number; maxStoreBytes: number };
 
 /**
  * The error a store throws when its backend cannot be reached (HTTP 503). Keep the backend's

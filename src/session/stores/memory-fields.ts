@@ -23,6 +23,8 @@ export interface Entry {
   text: string | undefined;
   more: Fields | undefined;
   bytes: number;
+  /** The heap its keys take, estimated (`memory-bytes.ts`), for the store's byte budget. */
+  heap: number;
   // Everything about the user in one optional object, so a session nobody logged into pays one
   // pointer for the feature, not five fields.
   bound: Binding | undefined;

@@ -4,6 +4,7 @@
  * listing a user is a lookup, never a scan of all sessions.
  */
 import { MAX_USER_AGENT_LENGTH, newHandle, type SessionMeta, type UserSessionInfo } from '../users.js';
+import { BINDING_BYTES, heapOf, ownCopy, USER_BYTES } from './memory-bytes.js';
 import type { Entry } from './memory-fields.js';
 import { TimeQueue } from './time-queue.js';
 
@@ -56,12 +57,30 @@ export class UserIndex {
   private readonly records = new Map<string, UserRecord>();
   // Empty records kept for their stamp, in the order they were queued.
   private readonly stamped = new TimeQueue<UserRecord>();
+  #bytes = 0;
 
   constructor(private readonly store: SessionEnder) {}
 
   /** Users with a record: those with live sessions plus those whose stamp still counts. */
   get size(): number {
     return this.records.size;
+  }
+
+  /** The heap the index takes, estimated (`memory-bytes.ts`): records, bindings, their strings. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** The bytes `bind(…, userId, meta)` would add, for the store's budget. */
+  bindCost(userId: string, meta: SessionMeta | undefined): number {
+    const { userAgent, ip } = clipMeta(meta);
+    const user = this.records.has(userId) ? 0 : USER_BYTES + heapOf(userId);
+    return user + BINDING_BYTES + heapOf(userAgent) + heapOf(ip);
+  }
+
+  /** The bytes unbinding `entry` frees (its user's record aside). */
+  bindingBytes(binding: Binding): number {
+    return BINDING_BYTES + heapOf(binding.userAgent) + heapOf(binding.ip);
   }
 
   record(userId: string): UserRecord | undefined {
@@ -72,23 +91,25 @@ export class UserIndex {
   bind(entry: Entry, userId: string, meta: SessionMeta | undefined, now: number): Binding {
     let user = this.records.get(userId);
     if (user === undefined) {
-      user = { userId, sessions: [], revokedBefore: 0, queued: false };
-      this.records.set(userId, user);
+      // Copies: the caller's strings may be slices of a request body, which they would keep alive.
+      user = { userId: ownCopy(userId), sessions: [], revokedBefore: 0, queued: false };
+      this.records.set(user.userId, user);
+      this.#bytes += USER_BYTES + heapOf(userId);
     }
     const handle = newHandle();
-    const userAgent = meta?.userAgent;
-    const ip = meta?.ip;
+    const { userAgent, ip } = clipMeta(meta);
     const binding: Binding = {
       user,
       handle,
       // Never before the stamp: a login after a revoke-all must survive it, even if the clock
       // stepped back in between.
       boundAt: Math.max(now, user.revokedBefore),
-      userAgent: typeof userAgent === 'string' ? userAgent.slice(0, MAX_USER_AGENT_LENGTH) : undefined,
-      ip: typeof ip === 'string' ? ip : undefined,
+      userAgent: ownCopy(userAgent),
+      ip: ownCopy(ip),
     };
     user.sessions.push(entry);
     entry.bound = binding;
+    this.#bytes += this.bindingBytes(binding);
     return binding;
   }
 
@@ -97,6 +118,7 @@ export class UserIndex {
     const binding = entry.bound;
     if (binding === undefined) return;
     entry.bound = undefined;
+    this.#bytes -= this.bindingBytes(binding);
     const user = binding.user;
     const at = user.sessions.indexOf(entry);
     if (at !== -1) user.sessions.splice(at, 1);
@@ -192,7 +214,10 @@ export class UserIndex {
   /** An empty record: gone now, or queued until its stamp stops counting. */
   private release(user: UserRecord, now: number, absoluteTimeoutMs: number): void {
     if (now >= user.revokedBefore + absoluteTimeoutMs) {
-      if (this.records.get(user.userId) === user) this.records.delete(user.userId);
+      if (this.records.get(user.userId) === user) {
+        this.records.delete(user.userId);
+        this.#bytes -= USER_BYTES + heapOf(user.userId);
+      }
     } else if (!user.queued) {
       // Queued at `now`, not at the stamp, so the queue stays in time order; a stamp raised
       // again later only sends the record round once more.
@@ -200,4 +225,14 @@ export class UserIndex {
       this.stamped.push(user, now);
     }
   }
+}
+
+/** The metadata a binding keeps: the user agent cut to its limit, strings only. */
+function clipMeta(meta: SessionMeta | undefined): { userAgent: string | undefined; ip: string | undefined } {
+  const userAgent = meta?.userAgent;
+  const ip = meta?.ip;
+  return {
+    userAgent: typeof userAgent === 'string' ? userAgent.slice(0, MAX_USER_AGENT_LENGTH) : undefined,
+    ip: typeof ip === 'string' ? ip : undefined,
+  };
 }

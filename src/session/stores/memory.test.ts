@@ -40,14 +40,31 @@ async function fill(store: MemorySessionStore, n: number): Promise<string[]> {
 }
 
 describe('memory store: size cap (maxSessions)', () => {
-  it('refuses new sessions when full and keeps every live one', async () => {
+  it('refuses new sessions when full of logged-in ones and keeps every one of them', async () => {
     const { store } = await fakeClockStore({ maxSessions: 3 });
     const ids = await fill(store, 3);
-    await assert.rejects(store.setValue(generateSessionId(), 'k', 1), (err: { code?: string; status?: number }) =>
-      err.code === 'NOVA_ERR_SESSION_STORE_FULL' && err.status === 503);
+    for (const [i, id] of ids.entries()) await store.bindUser(id, `user${i}`, {});
+    await assert.rejects(store.setValue(generateSessionId(), 'k', 1), (err: { code?: string; status?: number; message?: string }) =>
+      err.code === 'NOVA_ERR_SESSION_STORE_FULL' && err.status === 503 && /\(3 sessions\)/.test(err.message ?? ''));
+    await rejectsWith(store.bindUser(generateSessionId(), 'user9', {}), 'NOVA_ERR_SESSION_STORE_FULL');
     for (const id of ids) assert.equal(await store.getValue(id, 'k'), 1);
     await store.setValue(ids[0]!, 'more', 2); // existing sessions can still be written
     assert.equal(store.liveSessions, 3);
+    await store.stop();
+  });
+
+  it('makes room for a new session by evicting the oldest one tied to no user', async () => {
+    const { store, advance } = await fakeClockStore({ maxSessions: 3 });
+    const [first, second, third] = await fill(store, 3);
+    await store.bindUser(first!, 'ada', {}); // the oldest, but logged in: never evicted
+    advance(10);
+    const next = generateSessionId();
+    await store.setValue(next, 'k', 1);
+    assert.equal(await store.getValue(second!, 'k'), undefined, 'the oldest anonymous session went');
+    for (const id of [first!, third!, next]) assert.equal(await store.getValue(id, 'k'), 1);
+    assert.equal(store.liveSessions, 3);
+    assert.equal(store.evictions, 1);
+    await rejectsWith(store.setValue(second!, 'k', 2), 'NOVA_ERR_SESSION_GONE'); // evicted is ended, not forgotten
     await store.stop();
   });
 

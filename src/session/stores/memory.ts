@@ -10,13 +10,13 @@ import { hashSessionId } from '../id-hash.js';
 import {
   checkStoreOptions,
   encodeSessionValue,
-  entryBytes,
   storeUnavailable,
   type CheckedStoreOptions,
   type SessionStore,
   type SessionStoreOptions,
 } from '../store.js';
 import { checkUserId, type SessionMeta, type SessionOwner, type SessionTake, type SessionUserIndex, type UserSessionInfo } from '../users.js';
+import { ENTRY_BYTES, FIELD_BYTES, ownCopy, stringBytes } from './memory-bytes.js';
 import { readField, removeField, writeField, type Entry } from './memory-fields.js';
 import { ShardedMap } from './memory-shards.js';
 import { UserIndex } from './memory-users.js';
@@ -39,6 +39,13 @@ export interface MemorySessionStore
   readonly liveSessions: number;
   /** Users in the per-user index: those with live sessions, plus those whose revocation stamp still counts. */
   readonly users: number;
+  /**
+   * The heap the store takes, estimated as it goes (`memory-bytes.ts`): ids, keys, values,
+   * tombstones and the per-user index. The number `maxStoreBytes` limits.
+   */
+  readonly bytes: number;
+  /** Sessions not tied to a user that were ended to make room (`maxStoreBytes`, `maxSessions`). */
+  readonly evictions: number;
   start(options: SessionStoreOptions): Promise<void>;
   /** Clears the sweeper's timers; later calls fail with `NOVA_ERR_SESSION_STORE_UNAVAILABLE`. */
   stop(): Promise<void>;
@@ -56,8 +63,14 @@ class MemoryStore implements MemorySessionStore {
   private readonly created = new TimeQueue<Entry>(); // absolute expiry: creation order
   private readonly touched = new TimeQueue<Entry>(); // idle expiry: order of "last seen" rewrites
   private readonly graves = new TimeQueue<Entry>(); // tombstone removal: order of death
+  // Sessions that started anonymous, in creation order: the first to go when the store is full.
+  // Slots of sessions bound or ended since are skipped when they reach the head.
+  private readonly anonymous = new TimeQueue<Entry>();
   private entries = 0;
   private live = 0;
+  /** Estimated heap of the ids and their keys; the user index counts its own (`index.bytes`). */
+  private held = 0;
+  private evicted = 0;
   private state: 'new' | 'running' | 'stopped' = 'new';
   private timer: NodeJS.Timeout | undefined;
   private slice: NodeJS.Timeout | undefined;
@@ -74,6 +87,14 @@ class MemoryStore implements MemorySessionStore {
 
   get users(): number {
     return this.index.size;
+  }
+
+  get bytes(): number {
+    return this.held + this.index.bytes;
+  }
+
+  get evictions(): number {
+    return this.evicted;
   }
 
   async start(options: SessionStoreOptions): Promise<void> {
@@ -100,20 +121,26 @@ class MemoryStore implements MemorySessionStore {
     const now = this.ready();
     checkId(id);
     const text = encodeSessionValue(key, value);
-    const added = entryBytes(key, text);
+    const field = measure(key, text);
     const limit = this.options.maxSessionBytes;
     const entry = this.find(id, now);
     if (entry === undefined) {
-      if (added > limit) throw errors.sessionTooLarge(added, limit);
-      this.create(id, now, key, text, added);
+      if (field.bytes > limit) throw errors.sessionTooLarge(field.bytes, limit);
+      this.reserve(ENTRY_BYTES + field.heap, true, undefined, now);
+      this.create(id, now, ownCopy(key), text, field.bytes, field.heap, true);
       return;
     }
     if (!entry.alive) throw errors.sessionGone();
-    const old = readField(entry, key);
-    const bytes = entry.bytes - (old === undefined ? 0 : entryBytes(key, old)) + added;
+    const oldText = readField(entry, key);
+    const old = oldText === undefined ? NO_FIELD : measure(key, oldText);
+    const bytes = entry.bytes - old.bytes + field.bytes;
     if (bytes > limit) throw errors.sessionTooLarge(bytes, limit);
-    writeField(entry, key, text);
+    const growth = field.heap - old.heap;
+    if (growth > 0) this.reserve(growth, false, entry, now);
+    writeField(entry, oldText === undefined ? ownCopy(key) : key, text);
     entry.bytes = bytes;
+    entry.heap += growth;
+    this.held += growth;
     this.touch(entry, now);
   }
 
@@ -124,7 +151,7 @@ class MemoryStore implements MemorySessionStore {
     if (entry?.alive !== true) return;
     if (key === undefined) return this.kill(entry, now);
     const old = removeField(entry, key);
-    if (old !== undefined) entry.bytes -= entryBytes(key, old);
+    if (old !== undefined) this.removed(entry, key, old);
     this.touch(entry, now);
   }
 
@@ -135,12 +162,14 @@ class MemoryStore implements MemorySessionStore {
     const entry = this.find(oldId, now);
     if (entry === undefined) return; // nothing was ever stored: nothing to move, nothing to record
     if (!entry.alive) throw errors.sessionGone();
+    this.reserve(ENTRY_BYTES, false, entry, now); // the old id stays, as a tombstone
     // The entry object keeps its place in the creation queue, so its absolute deadline is kept.
     // The binding stays on the entry, which the user index holds, so it follows to the new id.
-    const tomb: Entry = { id: oldId, created: entry.created, lastSeen: now, alive: false, key: undefined, text: undefined, more: undefined, bytes: 0, bound: undefined };
+    const tomb: Entry = { id: oldId, created: entry.created, lastSeen: now, alive: false, key: undefined, text: undefined, more: undefined, bytes: 0, heap: 0, bound: undefined };
     this.ids.set(oldId, tomb);
     this.graves.push(tomb, now);
     this.entries++;
+    this.held += ENTRY_BYTES;
     this.capGraves();
     entry.id = newId;
     this.ids.set(newId, entry);
@@ -155,7 +184,7 @@ class MemoryStore implements MemorySessionStore {
     // Atomic without a lock: nothing between the read and the delete yields to the event loop.
     const old = removeField(entry, key);
     if (old === undefined) return undefined;
-    entry.bytes -= entryBytes(key, old);
+    this.removed(entry, key, old);
     return JSON.parse(old) as Json;
   }
 
@@ -164,9 +193,16 @@ class MemoryStore implements MemorySessionStore {
     checkId(id);
     checkUserId(userId);
     let entry = this.find(id, now);
-    if (entry === undefined) entry = this.create(id, now, undefined, undefined, 0);
-    else if (!entry.alive) throw errors.sessionGone();
-    else this.touch(entry, now);
+    // A rebinding frees the old binding, but possibly only after the new one is made: not counted.
+    const cost = this.index.bindCost(userId, meta);
+    if (entry === undefined) {
+      this.reserve(ENTRY_BYTES + cost, true, undefined, now);
+      entry = this.create(id, now, undefined, undefined, 0, 0, false);
+    } else if (!entry.alive) throw errors.sessionGone();
+    else {
+      this.reserve(cost, false, entry, now);
+      this.touch(entry, now);
+    }
     this.index.unbind(entry, now, this.options.absoluteTimeoutMs);
     const binding = this.index.bind(entry, userId, meta, now);
     this.index.cap(binding.user, entry, this.options.maxSessionsPerUser, now);
@@ -226,16 +262,25 @@ class MemoryStore implements MemorySessionStore {
     else if (entry.bound !== undefined && this.index.revoked(entry)) this.kill(entry, now);
   }
 
-  /** A new live session; the caller has checked its size. */
-  private create(id: string, now: number, key: string | undefined, text: string | undefined, bytes: number): Entry {
-    this.reserveSlot();
-    const fresh: Entry = { id, created: now, lastSeen: now, alive: true, key, text, more: undefined, bytes, bound: undefined };
+  /** A new live session; the caller has checked its size and reserved its room. */
+  private create(id: string, now: number, key: string | undefined, text: string | undefined, bytes: number, heap: number, anonymous: boolean): Entry {
+    const fresh: Entry = { id, created: now, lastSeen: now, alive: true, key, text, more: undefined, bytes, heap, bound: undefined };
     this.ids.set(id, fresh);
     this.entries++;
     this.live++;
+    this.held += ENTRY_BYTES + heap;
     this.created.push(fresh, now);
     this.touched.push(fresh, now);
+    if (anonymous) this.anonymous.push(fresh, now);
     return fresh;
+  }
+
+  /** Account for a key taken out of a live entry. */
+  private removed(entry: Entry, key: string, text: string): void {
+    const field = measure(key, text);
+    entry.bytes -= field.bytes;
+    entry.heap -= field.heap;
+    this.held -= field.heap;
   }
 
   private expired(entry: Entry, now: number): boolean {
@@ -253,6 +298,8 @@ class MemoryStore implements MemorySessionStore {
     entry.alive = false;
     entry.key = entry.text = entry.more = undefined;
     entry.bytes = 0;
+    this.held -= entry.heap; // the entry itself stays, as a tombstone, until forgotten
+    entry.heap = 0;
     if (entry.bound !== undefined) this.index.unbind(entry, now, this.options.absoluteTimeoutMs);
     this.live--;
     // A session's absolute deadline was at most absoluteTimeoutMs ahead when it died.
@@ -293,18 +340,64 @@ class MemoryStore implements MemorySessionStore {
     if (this.ids.get(e.id) === e) {
       this.ids.delete(e.id);
       this.entries--;
+      this.held -= ENTRY_BYTES;
     }
   }
 
   /**
-   * Make room for one more session. Expired sessions go first; live ones are never evicted,
-   * because evicting on a flood of anonymous sessions logs real users out (Django CVE-2015-5963).
+   * Make room for a write that adds `growth` bytes (and, when `fresh`, one more session), or
+   * refuse it with `NOVA_ERR_SESSION_STORE_FULL`. What goes, in order: expired sessions;
+   * tombstones, oldest first (a late write to such an id can then only start an empty session,
+   * as past the tombstone cap); sessions tied to no user, oldest created first, never `keep` (the
+   * session being written). Sessions tied to a user are never evicted: evicting them on a flood
+   * would log real users out (Django CVE-2015-5963); past that point the flood is refused.
    */
-  private reserveSlot(): void {
-    const limit = this.options.maxSessions;
-    if (this.live < limit) return;
+  private reserve(growth: number, fresh: boolean, keep: Entry | undefined, now: number): void {
+    const { maxSessions, maxStoreBytes } = this.options;
+    const countFull = () => fresh && this.live >= maxSessions;
+    const bytesFull = () => this.held + this.index.bytes + growth > maxStoreBytes;
+    if (!countFull() && !bytesFull()) return;
     this.sweep(this.tuning.sweepBudgetMs);
-    if (this.live >= limit) throw errors.sessionStoreFull(limit);
+    if (keep?.alive === false) throw errors.sessionGone(); // its time ran out meanwhile: the manager moves to a new id
+    while (countFull()) {
+      if (!this.evictAnonymous(keep, now)) throw errors.sessionStoreFull(maxSessions, 'sessions');
+    }
+    while (bytesFull()) {
+      if (!this.dropTombstone() && !this.evictAnonymous(keep, now)) throw errors.sessionStoreFull(maxStoreBytes, 'bytes');
+    }
+  }
+
+  /** Forget the oldest tombstone; false when there is none. */
+  private dropTombstone(): boolean {
+    for (let e = this.graves.entry; e !== undefined; e = this.graves.entry) {
+      this.graves.shift();
+      if (this.ids.get(e.id) === e) {
+        this.forget(e);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** End the oldest live session tied to no user, other than `keep`; false when there is none. */
+  private evictAnonymous(keep: Entry | undefined, now: number): boolean {
+    let kept = false;
+    let evicted = false;
+    for (let e = this.anonymous.entry; e !== undefined; e = this.anonymous.entry) {
+      this.anonymous.shift();
+      if (!e.alive || e.bound !== undefined) continue; // bound or ended since it was queued
+      if (e === keep) {
+        kept = true;
+        continue;
+      }
+      this.kill(e, now);
+      this.evicted++;
+      evicted = true;
+      break;
+    }
+    // The session being written goes to the back: it is in use, which the evicted were not lately.
+    if (kept) this.anonymous.push(keep as Entry, now);
+    return evicted;
   }
 
   private sweepSlice(): void {
@@ -345,8 +438,26 @@ class MemoryStore implements MemorySessionStore {
       this.forget(e);
       if (outOfTime()) return true;
     }
+    for (let e = this.anonymous.entry; e !== undefined && (!e.alive || e.bound !== undefined); e = this.anonymous.entry) {
+      this.anonymous.shift(); // slots of sessions bound or ended since: nothing to do but let go
+      if (outOfTime()) return true;
+    }
     return this.index.sweep(now, absoluteTimeoutMs, outOfTime);
   }
+}
+
+/** A key and its JSON text: UTF-8 bytes (`maxSessionBytes`, as `entryBytes` counts) and estimated heap (`maxStoreBytes`). */
+interface Measured {
+  bytes: number;
+  heap: number;
+}
+
+const NO_FIELD: Measured = { bytes: 0, heap: 0 };
+
+function measure(key: string, text: string): Measured {
+  const k = Buffer.byteLength(key, 'utf8');
+  const t = Buffer.byteLength(text, 'utf8');
+  return { bytes: k + t, heap: FIELD_BYTES + stringBytes(key.length, k) + stringBytes(text.length, t) };
 }
 
 function checkId(id: string): void {
@@ -355,7 +466,9 @@ function checkId(id: string): void {
 
 /**
  * The in-memory session store, the default. Per-key operations, idle and absolute expiry, a
- * size cap that refuses new sessions rather than evicting live ones, tombstones so a deleted or
+ * count cap (`maxSessions`) and a byte budget (`maxStoreBytes`) that evict sessions tied to no
+ * user, oldest first, and then refuse new sessions and growing writes, never evicting a logged-in
+ * one, tombstones so a deleted or
  * rotated session is never resurrected, and an incremental sweeper on an unref'd timer. Also
  * sessions per user (an exact in-process index) and the atomic take that flash messages use;
  * `onExpired` hears of expiries found by the sweeper and by reads.
