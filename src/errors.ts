@@ -56,6 +56,16 @@ export const errors = {
   unknownResult: define('NOVA_ERR_UNKNOWN_RESULT', 500, (what: string) => `controller returned a result nobody handles: ${what}`),
   securityFailed: define('NOVA_ERR_SECURITY', 500, (message: string) => `security function threw: ${message}`),
   csrfRejected: define('NOVA_ERR_CSRF', 403, (reason: string) => `cross-site request refused: ${reason}`),
+  rateLimited: define(
+    'NOVA_ERR_RATE_LIMITED',
+    429,
+    (retryAfterSeconds: number) => `too many requests: try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}`,
+  ),
+  rateLimitStoreUnavailable: define(
+    'NOVA_ERR_RATE_LIMIT_STORE_UNAVAILABLE',
+    503,
+    (reason: string) => `rate limit store unavailable: ${reason}`,
+  ),
 
   // sessions
   sessionsDisabled: define(

@@ -21,6 +21,10 @@ export { requestPlugin } from './plugins/request.js';
 export { cors } from './plugins/cors.js';
 export { csrf, csrfToken, type CsrfOptions } from './plugins/csrf.js';
 export { correlationId } from './plugins/correlation-id.js';
+export { rateLimit, type RateLimitOptions } from './plugins/rate-limit.js';
+export { memoryRateLimitStore, type MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from './plugins/rate-limit/memory-store.js';
+export { redisRateLimitStore, type RedisRateLimitStoreOptions } from './plugins/rate-limit/redis-store.js';
+export type { RateLimitStore, RateLimitAlgorithm, RateLimitHit, RateLimitRule } from './plugins/rate-limit/store.js';
 
 export { createViewEngine } from './views/views.js';
 

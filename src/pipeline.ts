@@ -136,8 +136,9 @@ async function statusPage(rt: Runtime, ctx: Context, status: number, error?: unk
 
 async function failure(rt: Runtime, ctx: Context, err: unknown): Promise<Reply> {
   const status = err instanceof NovaError ? err.status : 500;
-  // A full session store is a storm, not an incident per request: the session events summarise it.
-  const summarised = err instanceof NovaError && err.code === errors.sessionStoreFull.code;
+  // A full session store is a storm, not an incident per request: the session events summarise it;
+  // a rate limit's store outage is warned about by the limiter, once per interval.
+  const summarised = err instanceof NovaError && (err.code === errors.sessionStoreFull.code || err.code === errors.rateLimitStoreUnavailable.code);
   if (status >= 500 && !summarised) rt.log.error(`${ctx.method} ${ctx.path} failed${ctx.correlationId ? ` [${ctx.correlationId}]` : ''}:`, err);
   try {
     return await statusPage(rt, ctx, status, err);
