@@ -3,6 +3,7 @@ import { loadConfig, type NovaConfig, type NovaConfigInput } from './config.js';
 import { handleRequest, type Runtime } from './pipeline.js';
 import { SessionManager } from './session/manager.js';
 import type { Plugin } from './plugins/plugin.js';
+import { compileSecurityHeaders, resolveSecurityHeaders, type ResolvedSecurityHeaders } from './results/security-headers.js';
 import { Router } from './router/router.js';
 import type { RouteGroup } from './router/routes.js';
 import { startServer, type RunningServer } from './server.js';
@@ -62,7 +63,9 @@ export interface AppReadiness {
 
 export function createApp(input: NovaConfigInput): App {
   const config = loadConfig(input);
-  const router = new Router(config.plugins);
+  // Validated by loadConfig already, so this resolves.
+  const securityHeaders = resolveSecurityHeaders(config.securityHeaders) as ResolvedSecurityHeaders;
+  const router = new Router(config.plugins, securityHeaders);
   router.add(typeof config.routes === 'function' ? config.routes(config.environment) : config.routes);
   const sessions = config.useSessions ? new SessionManager(config) : undefined;
   const rt: Runtime = {
@@ -73,6 +76,7 @@ export function createApp(input: NovaConfigInput): App {
       fallback: config.fallbackController,
     },
     sessions,
+    securityHeaders: compileSecurityHeaders(securityHeaders),
     log: config.logger,
   };
   const plugins = allPlugins(config.plugins, router);

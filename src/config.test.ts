@@ -41,6 +41,16 @@ describe('loadConfig', () => {
     failsAt({ routes, session: { cookiename: 'x' } }, 'session.cookiename');
   });
 
+  it('takes security headers as false or an object over the defaults, naming a bad header', () => {
+    assert.deepEqual(loadConfig({ routes }).securityHeaders, {});
+    assert.equal(loadConfig({ routes, securityHeaders: false }).securityHeaders, false);
+    assert.deepEqual(loadConfig({ routes, securityHeaders: { 'x-frame-options': false } }).securityHeaders, { 'x-frame-options': false });
+    failsAt({ routes, securityHeaders: { 'x-frame-options': 'ALLOW-FROM x' } }, 'securityHeaders.x-frame-options');
+    failsAt({ routes, securityHeaders: { 'content-security-policy': 'a\r\nb' } }, 'securityHeaders.content-security-policy');
+    failsAt({ routes, securityHeaders: { 'strict-transport-security': 'max-age=1' } }, 'securityHeaders.strict-transport-security');
+    failsAt({ routes, securityHeaders: true }, 'securityHeaders');
+  });
+
   it('rejects cookie attribute values that could inject into Set-Cookie', () => {
     failsAt({ routes, session: { domain: 'example.com; HttpOnly' } }, 'session.domain');
     failsAt({ routes, session: { path: '/a\r\nSet-Cookie: x=y' } }, 'session.path');

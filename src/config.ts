@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { errors } from './errors.js';
 import type { Plugin } from './plugins/plugin.js';
 import type { FallbackController } from './results/respond.js';
+import { securityHeadersProblem, type SecurityHeadersOptions } from './results/security-headers.js';
 import type { RouteGroup, RoutesFunction } from './router/routes.js';
 import type { SessionEventHook } from './session/events.js';
 import type { SessionStore } from './session/store.js';
@@ -80,6 +81,18 @@ const configSchema = z
     renderErrorPages: z.boolean().default(true),
     /** Show stack traces on error pages. Never turn this on in production. */
     useStacktrace: z.boolean().default(false),
+    /**
+     * Security headers (docs/security.md): `nosniff` on every response; on HTML, no framing by
+     * other sites, a referrer policy and an opener policy. `false` sends none; an object changes
+     * the headers it names (a value, or `false` for none). Route groups change them again.
+     */
+    securityHeaders: z
+      .custom<false | SecurityHeadersOptions>()
+      .superRefine((value, ctx) => {
+        const problem = securityHeadersProblem(value);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [...problem.path], message: problem.message });
+      })
+      .default({}),
     /** Trust `X-Forwarded-Proto` from a proxy in front (for Secure cookies). */
     trustProxy: z.boolean().default(false),
     /** Milliseconds to let in-flight requests finish on shutdown. */

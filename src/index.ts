@@ -8,6 +8,7 @@ export { closeOnSignals } from './server.js';
 export { view, ok, json, status, redirect, sendfile } from './results/result.js';
 export type { ControllerResult, Result, CustomResult, Headers, Json } from './results/result.js';
 export type { FallbackController } from './results/respond.js';
+export { DEFAULT_SECURITY_HEADERS, type SecurityHeadersOptions, type SecurityHeaderName } from './results/security-headers.js';
 
 export { allow, deny } from './security/security.js';
 export type { SecurityFunction, SecurityOutcome, Allow, AuthDataOf } from './security/security.js';

@@ -6,6 +6,7 @@ import { runPhase } from './plugins/plugin.js';
 import type { Reply } from './results/reply.js';
 import { toReply, type RespondEnv } from './results/respond.js';
 import type { ControllerResult, Headers } from './results/result.js';
+import type { SecurityHeaderSet } from './results/security-headers.js';
 import { writeReply } from './results/write.js';
 import type { CompiledRoute, Match, Router } from './router/router.js';
 import { decide } from './security/security.js';
@@ -24,27 +25,31 @@ export interface Runtime {
   readonly router: Router;
   readonly respond: RespondEnv;
   readonly sessions: SessionStep | undefined;
+  /** The security headers of requests no route matched (a route carries its group's). */
+  readonly securityHeaders: SecurityHeaderSet;
   readonly log: Logger;
 }
 
 /**
  * One request, top to bottom:
  * session cookie → router → pre-request plugins → security → controller → result → post-request plugins
- * → session cookie out → write.
+ * → session cookie and cache directives out → write (with the route group's security headers).
  */
 export async function handleRequest(rt: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const ctx = new Context(req, res, rt.config);
   if (rt.config.serverHeader !== false) res.setHeader('server', rt.config.serverHeader);
   let reply: Reply;
+  let securityHeaders = rt.securityHeaders;
   try {
     rt.sessions?.begin(ctx);
     const match = rt.router.find(ctx.method, ctx.path);
+    if (match.kind === 'found') securityHeaders = match.route.securityHeaders;
     reply = match.kind === 'found' ? await routed(rt, ctx, match.route, match.bindings) : await unrouted(rt, ctx, match);
   } catch (err) {
     reply = await failure(rt, ctx, err);
   }
   rt.sessions?.finish(ctx, reply);
-  writeReply(res, reply);
+  writeReply(res, reply, securityHeaders);
 }
 
 async function routed(rt: Runtime, ctx: Context, route: CompiledRoute, bindings: Record<string, string>): Promise<Reply> {

@@ -57,7 +57,8 @@ export function csrfToken(ctx: Context): string {
  * write for an anonymous visitor's form, and every node of a cluster checks it with no
  * replication. Put `requestPlugin()` before it so form fields are parsed, and before any plugin
  * that may `breakChain()` (which would skip it). A page carrying a token is never stored by a
- * shared cache (`Cache-Control: no-store`, or `private, no-store` over a `public` one).
+ * shared cache (`Cache-Control: private, no-store` unless the controller chose a private policy,
+ * and `Vary: Cookie`; see docs/security.md).
  *
  * @example
  * ```ts

@@ -1,9 +1,13 @@
 import { createReadStream } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { Reply } from './reply.js';
+import { applySecurityHeaders, type SecurityHeaderSet } from './security-headers.js';
 
-/** Write a reply to the socket. Headers set earlier on the response (cookies) are kept. */
-export function writeReply(res: ServerResponse, reply: Reply): void {
+/**
+ * Write a reply to the socket. Headers set earlier on the response (cookies) are kept; the
+ * security headers go on last, where neither the reply nor anything earlier set them.
+ */
+export function writeReply(res: ServerResponse, reply: Reply, security: SecurityHeaderSet): void {
   res.statusCode = reply.status;
   for (const name in reply.headers) {
     const value = reply.headers[name] as string | string[];
@@ -11,6 +15,7 @@ export function writeReply(res: ServerResponse, reply: Reply): void {
     if (name.toLowerCase() === 'set-cookie' && res.hasHeader('set-cookie')) res.appendHeader('set-cookie', value);
     else res.setHeader(name, value);
   }
+  applySecurityHeaders(res, security);
   const body = reply.body;
   if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
     res.end(body);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NovaError } from '../errors.js';
 import { json } from '../results/result.js';
+import { DEFAULT_SECURITY_HEADERS } from '../results/security-headers.js';
 import { joinPath, Router } from './router.js';
 import type { RouteGroup } from './routes.js';
 
@@ -78,6 +79,35 @@ describe('Router', () => {
     const hit = router.find('GET', '/x');
     assert.deepEqual(hit.kind === 'found' && hit.route.plugins.map((x) => x.name), ['global', 'group']);
     assert.deepEqual(router.plugins(), [p]);
+  });
+});
+
+describe('Router: security headers', () => {
+  const headersOf = (router: Router, path: string) => {
+    const hit = router.find('GET', path);
+    assert.equal(hit.kind, 'found');
+    return hit.kind === 'found' ? hit.route.securityHeaders : undefined;
+  };
+
+  it("gives each route its group's setting over the app's", () => {
+    const router = new Router([], { ...DEFAULT_SECURITY_HEADERS, 'referrer-policy': 'same-origin' });
+    router.add([
+      { routes: [['/page', ctl]] },
+      { prefix: '/widget', securityHeaders: { 'x-frame-options': false, 'content-security-policy': 'frame-ancestors https://partner.example' }, routes: [['/', ctl]] },
+      { prefix: '/raw', securityHeaders: false, routes: [['/', ctl]] },
+    ]);
+    assert.deepEqual(headersOf(router, '/page')?.html.slice(0, 6), ['x-frame-options', 'DENY', 'content-security-policy', "frame-ancestors 'none'", 'referrer-policy', 'same-origin']);
+    assert.deepEqual(headersOf(router, '/widget')?.html, [
+      'content-security-policy', 'frame-ancestors https://partner.example',
+      'referrer-policy', 'same-origin',
+      'cross-origin-opener-policy', 'same-origin',
+    ]);
+    assert.deepEqual(headersOf(router, '/widget')?.everywhere, ['x-content-type-options', 'nosniff']);
+    assert.deepEqual(headersOf(router, '/raw'), { everywhere: [], html: [] });
+  });
+
+  it('refuses a bad group setting at start-up, naming the group and the header', () => {
+    rejects([{ routes: [] }, { securityHeaders: { 'x-frame-options': 'ALLOWALL' }, routes: [] }], 'NOVA_ERR_ROUTE_INVALID', /group #1.*securityHeaders.*x-frame-options/);
   });
 });
 

@@ -1,6 +1,13 @@
 import FindMyWay from 'find-my-way';
 import { errors, NovaError } from '../errors.js';
 import type { Plugin } from '../plugins/plugin.js';
+import {
+  compileSecurityHeaders,
+  DEFAULT_SECURITY_HEADERS,
+  resolveSecurityHeaders,
+  type ResolvedSecurityHeaders,
+  type SecurityHeaderSet,
+} from '../results/security-headers.js';
 import type { SecurityFunction } from '../security/security.js';
 import { METHODS, type Controller, type Route, type RouteGroup } from './routes.js';
 
@@ -16,6 +23,8 @@ export interface CompiledRoute {
   readonly pre: readonly Plugin[];
   /** Those of `plugins` with a post-request hook. */
   readonly post: readonly Plugin[];
+  /** The group's security headers over the app's, compiled once. */
+  readonly securityHeaders: SecurityHeaderSet;
 }
 
 /** A status page (Nova's `{404, fun …}` route): renders that status wherever it arises. */
@@ -46,6 +55,7 @@ const UPPER_METHODS = METHODS.map((m) => m.toUpperCase());
 export class Router {
   readonly #fmw = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 });
   readonly #globalPlugins: readonly Plugin[];
+  readonly #securityHeaders: ResolvedSecurityHeaders;
   readonly #statusPages = new Map<number, StatusPage>();
   /** path → method → route, kept to answer 405 with `Allow` without probing every method. */
   readonly #byPath = new Map<string, Map<string, CompiledRoute>>();
@@ -53,8 +63,10 @@ export class Router {
   /** Paths whose HEAD was added for their GET route, and may still be claimed by a HEAD route. */
   readonly #implicitHead = new Set<string>();
 
-  constructor(globalPlugins: readonly Plugin[]) {
+  /** `securityHeaders`: the app's (`config.securityHeaders`, resolved), which each group's setting changes. */
+  constructor(globalPlugins: readonly Plugin[], securityHeaders: ResolvedSecurityHeaders = DEFAULT_SECURITY_HEADERS) {
     this.#globalPlugins = globalPlugins;
+    this.#securityHeaders = securityHeaders;
   }
 
   /** Compile and register route groups. Validates everything before registering anything. */
@@ -72,6 +84,9 @@ export class Router {
       const plugins = [...this.#globalPlugins, ...(group.plugins ?? [])];
       const pre = plugins.filter((p) => typeof p.preRequest === 'function');
       const post = plugins.filter((p) => typeof p.postRequest === 'function');
+      const headers = resolveSecurityHeaders(group.securityHeaders, this.#securityHeaders);
+      if ('invalid' in headers) throw errors.routeInvalid(`group #${gi}`, `securityHeaders ${headers.invalid}`);
+      const securityHeaders = compileSecurityHeaders(headers);
       for (const [ri, entry] of group.routes.entries()) {
         const where = `#${ri} of group #${gi}`;
         const [target, controller, options] = entry as Route;
@@ -87,7 +102,7 @@ export class Router {
         if (typeof target !== 'string') throw errors.routeInvalid(where, 'the path must be a string or a status code');
         const path = joinPath(group.prefix ?? '', target);
         const methods = resolveMethods(path, options?.methods);
-        pending.push({ methods, route: { path, controller, controllerName, security, plugins, pre, post } });
+        pending.push({ methods, route: { path, controller, controllerName, security, plugins, pre, post, securityHeaders } });
       }
     });
     for (const { methods, route } of pending) this.#register(methods, route);

@@ -1,6 +1,7 @@
 import type { Context } from '../context.js';
 import type { Plugin } from '../plugins/plugin.js';
 import type { ControllerResult } from '../results/result.js';
+import type { SecurityHeadersOptions } from '../results/security-headers.js';
 import type { AuthDataOf, SecurityFunction } from '../security/security.js';
 
 /** A controller: takes the request context, returns a result value. */
@@ -40,6 +41,12 @@ export interface RouteGroup {
   security?: false | SecurityFunction;
   /** Run after the app's global plugins, for this group's routes only. */
   plugins?: readonly Plugin[];
+  /**
+   * Security headers for this group's routes, over the app's `securityHeaders`: `false` sends
+   * none, an object changes the headers it names (`{ 'x-frame-options': false }` for a widget
+   * other sites may frame).
+   */
+  securityHeaders?: false | SecurityHeadersOptions;
   routes: readonly Route[];
 }
 
@@ -60,6 +67,7 @@ export function routeGroup<S extends false | SecurityFunction>(group: {
   prefix?: string;
   security: S;
   plugins?: readonly Plugin[];
+  securityHeaders?: false | SecurityHeadersOptions;
   routes: readonly Route<S extends false ? undefined : AuthDataOf<S>>[];
 }): RouteGroup {
   return group as RouteGroup;

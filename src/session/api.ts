@@ -59,8 +59,11 @@ export const session = {
 
   /** The id of this request's session. */
   id(ctx: Context): string {
-    if (ctx.session === undefined) throw errors.sessionsDisabled();
-    return ctx.session.id;
+    const s = ctx.session;
+    if (s === undefined) throw errors.sessionsDisabled();
+    // The id of a stored session in a page makes the page the visitor's own (see `used`).
+    if (s.stored) s.used = true;
+    return s.id;
   },
 
   /**

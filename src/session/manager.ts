@@ -5,6 +5,7 @@ import type { Context } from '../context.js';
 import { errors, NovaError } from '../errors.js';
 import type { Reply } from '../results/reply.js';
 import type { Json } from '../results/result.js';
+import { keepOutOfSharedCaches } from './cache-safety.js';
 import { readSessionCookie, SessionCookieWriter } from './cookie.js';
 import { SessionEvents, type SessionEvent } from './events.js';
 import { generateSessionId, isWellFormedId } from './id.js';
@@ -87,13 +88,14 @@ export class SessionManager {
     // Every field is set here, in one order, so all request sessions share one hidden class.
     ctx.session =
       id !== undefined
-        ? { id, fresh: false, stored: true, cookie: 'keep', bound: false, invalidCookie, owner: undefined, flash: undefined, manager: this }
+        ? { id, fresh: false, stored: true, cookie: 'keep', bound: false, used: false, invalidCookie, owner: undefined, flash: undefined, manager: this }
         : {
             id: generateSessionId(),
             fresh: true,
             stored: false,
             cookie: this.#config.cookieOnWrite ? 'keep' : 'send',
             bound: false,
+            used: false,
             invalidCookie,
             owner: undefined,
             flash: undefined,
@@ -103,29 +105,30 @@ export class SessionManager {
 
   /**
    * Put this request's session cookie on the response, once, with the id it ended with: so a
-   * login that mints an id and then regenerates it signs and sends one cookie, not two.
+   * login that mints an id and then regenerates it signs and sends one cookie, not two. A
+   * response that sets the cookie, carries a value bound to the session (a CSRF token), or comes
+   * from a request that read or wrote the session is kept out of shared caches, whatever the
+   * controller asked for short of a private policy: the cached copy would hand one visitor's
+   * session, page or token to the next.
    */
   finish(ctx: Context, reply: Reply): void {
     const s = ctx.session;
     // Reported here rather than when the cookie was read, so the event has the correlation id.
     if (s?.invalidCookie === true) this.emit(ctx, 'invalid-cookie', { sessionHash: undefined });
-    if (s === undefined || (s.cookie === 'keep' && !s.bound)) return;
+    if (s === undefined || (s.cookie === 'keep' && !s.bound && !s.used)) return;
     if (s.cookie !== 'keep') {
       const line = s.cookie === 'send' ? this.#cookie.line(sign(s.id, this.#secrets), ctx.secure) : this.#cookie.expiredLine(ctx.secure);
       appendSetCookie(ctx.res, line);
     }
-    // A response that sets the session cookie, or carries a value bound to the session (a CSRF
-    // token), must never be kept by a shared cache, whatever the controller asked for: the cached
-    // copy would hand one visitor's session, or token, to the next.
-    const asked = String(reply.headers['cache-control'] ?? ctx.res.getHeader('cache-control') ?? '');
-    if (asked === '') reply.headers['cache-control'] = 'no-store';
-    else if (/\bpublic\b|s-maxage/i.test(asked)) reply.headers['cache-control'] = 'private, no-store';
+    // A cookie minted for a visitor who has not used it yet changes nothing else in the page: no `Vary`.
+    keepOutOfSharedCaches(ctx.res, reply, s.used || s.bound);
   }
 
   get(ctx: Context, key: string): Promise<Json | undefined> {
     const s = this.#session(ctx);
     // An id with nothing stored yet (minted for this request): skip the store round trip.
     if (!s.stored) return Promise.resolve(undefined);
+    s.used = true;
     return this.store.getValue(s.id, key);
   }
 
@@ -140,6 +143,7 @@ export class SessionManager {
    */
   async write<T>(ctx: Context, op: (id: string) => Promise<T>): Promise<T> {
     const s = this.#session(ctx);
+    s.used = true;
     let result: T;
     try {
       result = await this.#refusingFull(ctx, op(s.id));
@@ -174,6 +178,7 @@ export class SessionManager {
   take(ctx: Context, key: string): Promise<Json | undefined> {
     const s = this.#session(ctx);
     if (!s.stored) return Promise.resolve(undefined);
+    s.used = true;
     return withFeature(this.store, 'takeValue').takeValue(s.id, key);
   }
 
@@ -181,6 +186,7 @@ export class SessionManager {
   owner(ctx: Context): Promise<SessionOwner | undefined> {
     const s = this.#session(ctx);
     if (!s.stored) return Promise.resolve(undefined);
+    s.used = true;
     s.owner ??= withFeature(this.store, 'userOf').userOf(s.id);
     return s.owner;
   }
@@ -210,6 +216,7 @@ export class SessionManager {
 
   async deleteKey(ctx: Context, key: string): Promise<void> {
     const s = this.#session(ctx);
+    s.used = true;
     if (s.stored) await this.store.deleteValue(s.id, key);
   }
 
@@ -233,11 +240,13 @@ export class SessionManager {
     s.stored = false;
     s.owner = undefined;
     s.cookie = 'expire';
+    s.used = true;
   }
 
   /** New id, data kept, old id deleted, new cookie sent (session fixation defence at login). */
   async regenerate(ctx: Context): Promise<string> {
     const s = this.#session(ctx);
+    s.used = true;
     const next = generateSessionId();
     let stored = s.stored;
     try {
@@ -260,6 +269,7 @@ export class SessionManager {
     if (!isWellFormedId(id)) throw errors.sessionIdInvalid('adopt() takes ids from generateSessionId()');
     const s = this.#session(ctx);
     this.#replaceId(s, id);
+    s.used = true;
     s.stored = true; // written through the store directly, as Nova's login flow does
     this.emit(ctx, 'created');
   }
@@ -280,6 +290,7 @@ export class SessionManager {
   /** Whether `given` is `bindToSession(ctx, purpose)` under any configured secret, compared in constant time. */
   isBoundToSession(ctx: Context, purpose: string, given: Buffer): boolean {
     const s = this.#session(ctx);
+    if (s.stored) s.used = true;
     let match = false;
     for (const mac of macsOf(`${purpose}\n${s.id}`, this.#secrets)) {
       if (mac.length === given.length && timingSafeEqual(mac, given)) match = true;

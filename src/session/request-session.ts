@@ -17,6 +17,13 @@ export interface RequestSession {
   cookie: 'keep' | 'send' | 'expire';
   /** True once the response carries something tied to the session (a CSRF token): never shared-cached. */
   bound: boolean;
+  /**
+   * True once this request read a stored session (one its verified cookie named, or one written
+   * earlier in the request) or wrote to the session: the response depends on the visitor, so it
+   * is kept out of shared caches and varies by `Cookie`. A fresh visitor's empty session is never
+   * read from the store, so it does not count.
+   */
+  used: boolean;
   /** The request came with a session cookie that failed verification (reported as an event at the end). */
   invalidCookie: boolean;
   /** The user this session is tied to, looked up once per request. */

@@ -155,7 +155,8 @@ describe('csrf plugin', () => {
     const { cookie } = await form(s);
     const page = await fetch(`${s.url}/form`, { headers: { cookie } });
     assert.equal(setCookieFor(page), undefined, 'an existing session sends no cookie');
-    assert.equal(page.headers.get('cache-control'), 'no-store');
+    assert.equal(page.headers.get('cache-control'), 'private, no-store');
+    assert.equal(page.headers.get('vary'), 'Cookie', 'the token is this session\'s: caches must key on the cookie');
     const asked = await fetch(`${s.url}/cached-form`, { headers: { cookie } });
     assert.equal(asked.headers.get('cache-control'), 'private, no-store');
   });

@@ -72,7 +72,7 @@ describe('sessions: the cookie step', () => {
     assert.ok(attrs.has('httponly'));
     assert.equal(attrs.get('samesite')?.toLowerCase(), 'lax');
     assert.ok(!attrs.has('secure'), 'no Secure on plain http');
-    assert.equal(res.headers.get('cache-control'), 'no-store');
+    assert.equal(res.headers.get('cache-control'), 'private, no-store');
     const { id } = (await res.json()) as { id: string };
     assert.match(id, /^[A-Za-z0-9_-]{43}$/, '32 random bytes, base64url');
     assert.equal(Buffer.from(id, 'base64url').length, 32);
