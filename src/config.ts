@@ -5,6 +5,7 @@ import type { FallbackController } from './results/respond.js';
 import type { RouteGroup, RoutesFunction } from './router/routes.js';
 import type { SessionEventHook } from './session/events.js';
 import type { SessionStore } from './session/store.js';
+import { normaliseOrigin } from './security/origin.js';
 
 /** Where the framework writes what it has to say. `console` fits. */
 export interface Logger {
@@ -60,6 +61,28 @@ const sessionSchema = z
     if (s.sameSite === 'none' && s.secure === false) ctx.addIssue({ code: 'custom', path: ['sameSite'], message: 'SameSite=None requires Secure' });
   });
 
+const origin = z.string().transform((value, ctx) => {
+  const normalised = normaliseOrigin(value);
+  if (normalised === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${JSON.stringify(value).slice(1, -1)}" is not an origin (expected scheme://host[:port], no path, not "null")` });
+    return z.NEVER;
+  }
+  return normalised;
+});
+
+const crossOriginSchema = z.union(
+  [
+    z.literal(false),
+    z
+      .object({
+        /** Origins whose unsafe requests pass even though the browser says they are cross-origin. */
+        trustedOrigins: z.array(origin).default([]),
+      })
+      .strict(),
+  ],
+  { error: 'expected false or { trustedOrigins: [...] }' },
+);
+
 const configSchema = z
   .object({
     port: z.number().int().min(0).max(65535).default(8080),
@@ -77,6 +100,11 @@ const configSchema = z
     useStacktrace: z.boolean().default(false),
     /** Trust `X-Forwarded-Proto` from a proxy in front (for Secure cookies). */
     trustProxy: z.boolean().default(false),
+    /**
+     * Cross-origin protection for unsafe methods (docs/cross-origin.md): on by default; `false`
+     * turns it off for the whole app, `crossOrigin: false` on a route group for its routes.
+     */
+    crossOrigin: crossOriginSchema.default(() => ({ trustedOrigins: [] })),
     /** Milliseconds to let in-flight requests finish on shutdown. */
     shutdownTimeout: z.number().int().nonnegative().default(15_000),
     views: z.object({ dir: z.string().min(1), extension: z.string().regex(/^\.[\w.-]+$/).default('.html') }).strict().optional(),

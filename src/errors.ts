@@ -56,6 +56,7 @@ export const errors = {
   unknownResult: define('NOVA_ERR_UNKNOWN_RESULT', 500, (what: string) => `controller returned a result nobody handles: ${what}`),
   securityFailed: define('NOVA_ERR_SECURITY', 500, (message: string) => `security function threw: ${message}`),
   csrfRejected: define('NOVA_ERR_CSRF', 403, (reason: string) => `cross-site request refused: ${reason}`),
+  crossOriginRejected: define('NOVA_ERR_CROSS_ORIGIN', 403, (reason: string) => `cross-origin request refused: ${reason}`),
 
   // sessions
   sessionsDisabled: define(

@@ -8,6 +8,7 @@ import { toReply, type RespondEnv } from './results/respond.js';
 import type { ControllerResult, Headers } from './results/result.js';
 import { writeReply } from './results/write.js';
 import type { CompiledRoute, Match, Router } from './router/router.js';
+import { checkCrossOrigin } from './security/cross-origin.js';
 import { decide } from './security/security.js';
 import { errorReply } from './views/error-pages.js';
 
@@ -29,8 +30,8 @@ export interface Runtime {
 
 /**
  * One request, top to bottom:
- * session cookie → router → pre-request plugins → security → controller → result → post-request plugins
- * → session cookie out → write.
+ * session cookie → router → cross-origin check → pre-request plugins → security → controller → result
+ * → post-request plugins → session cookie out → write.
  */
 export async function handleRequest(rt: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const ctx = new Context(req, res, rt.config);
@@ -50,6 +51,8 @@ export async function handleRequest(rt: Runtime, req: IncomingMessage, res: Serv
 async function routed(rt: Runtime, ctx: Context, route: CompiledRoute, bindings: Record<string, string>): Promise<Reply> {
   ctx.bindings = bindings;
   ctx.route = route;
+  // A refusal throws NOVA_ERR_CROSS_ORIGIN (403), answered by the status page like any error.
+  checkCrossOrigin(route.crossOrigin, ctx);
   // Awaits only where something is asynchronous: most routes have no plugin hook in some phase,
   // many controllers answer synchronously, and every await costs a turn of the promise queue.
   const pre = route.pre.length > 0 ? runPhase(route.pre, 'preRequest', ctx) : undefined;

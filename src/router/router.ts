@@ -1,6 +1,7 @@
 import FindMyWay from 'find-my-way';
 import { errors, NovaError } from '../errors.js';
 import type { Plugin } from '../plugins/plugin.js';
+import { compileCrossOrigin, type CrossOriginPolicy, type CrossOriginSettings } from '../security/cross-origin.js';
 import type { SecurityFunction } from '../security/security.js';
 import { METHODS, type Controller, type Route, type RouteGroup } from './routes.js';
 
@@ -16,6 +17,8 @@ export interface CompiledRoute {
   readonly pre: readonly Plugin[];
   /** Those of `plugins` with a post-request hook. */
   readonly post: readonly Plugin[];
+  /** What cross-origin protection checks on this route; `false` for nothing. */
+  readonly crossOrigin: CrossOriginPolicy;
 }
 
 /** A status page (Nova's `{404, fun …}` route): renders that status wherever it arises. */
@@ -32,6 +35,11 @@ export type Match =
 
 const UPPER_METHODS = METHODS.map((m) => m.toUpperCase());
 
+export interface RouterOptions {
+  /** The app's cross-origin protection (`config.crossOrigin` with `trustProxy`). Default: on, nothing trusted. */
+  readonly crossOrigin?: CrossOriginSettings;
+}
+
 /**
  * The route table: Nova's route groups compiled onto find-my-way. Routes can be added while the
  * app runs; a bad route is a start-up error (`NOVA_ERR_ROUTE_*`), never a silent widening.
@@ -46,6 +54,7 @@ const UPPER_METHODS = METHODS.map((m) => m.toUpperCase());
 export class Router {
   readonly #fmw = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 });
   readonly #globalPlugins: readonly Plugin[];
+  readonly #crossOrigin: CrossOriginSettings;
   readonly #statusPages = new Map<number, StatusPage>();
   /** path → method → route, kept to answer 405 with `Allow` without probing every method. */
   readonly #byPath = new Map<string, Map<string, CompiledRoute>>();
@@ -53,8 +62,9 @@ export class Router {
   /** Paths whose HEAD was added for their GET route, and may still be claimed by a HEAD route. */
   readonly #implicitHead = new Set<string>();
 
-  constructor(globalPlugins: readonly Plugin[]) {
+  constructor(globalPlugins: readonly Plugin[], options: RouterOptions = {}) {
     this.#globalPlugins = globalPlugins;
+    this.#crossOrigin = options.crossOrigin ?? { trustedOrigins: [], trustProxy: false };
   }
 
   /** Compile and register route groups. Validates everything before registering anything. */
@@ -68,6 +78,9 @@ export class Router {
       const security = group.security ?? false;
       if (security !== false && typeof security !== 'function') {
         throw errors.routeInvalid(`group #${gi}`, '`security` must be false or a function');
+      }
+      if (group.crossOrigin !== undefined && typeof group.crossOrigin !== 'boolean') {
+        throw errors.routeInvalid(`group #${gi}`, '`crossOrigin` must be true or false');
       }
       const plugins = [...this.#globalPlugins, ...(group.plugins ?? [])];
       const pre = plugins.filter((p) => typeof p.preRequest === 'function');
@@ -87,7 +100,8 @@ export class Router {
         if (typeof target !== 'string') throw errors.routeInvalid(where, 'the path must be a string or a status code');
         const path = joinPath(group.prefix ?? '', target);
         const methods = resolveMethods(path, options?.methods);
-        pending.push({ methods, route: { path, controller, controllerName, security, plugins, pre, post } });
+        const crossOrigin = compileCrossOrigin(this.#crossOrigin, group.crossOrigin, plugins, methods);
+        pending.push({ methods, route: { path, controller, controllerName, security, plugins, pre, post, crossOrigin } });
       }
     });
     for (const { methods, route } of pending) this.#register(methods, route);
