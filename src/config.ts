@@ -61,14 +61,11 @@ const sessionSchema = z
     if (s.sameSite === 'none' && s.secure === false) ctx.addIssue({ code: 'custom', path: ['sameSite'], message: 'SameSite=None requires Secure' });
   });
 
-const origin = z.string().transform((value, ctx) => {
-  const normalised = normaliseOrigin(value);
-  if (normalised === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${JSON.stringify(value).slice(1, -1)}" is not an origin (expected scheme://host[:port], no path, not "null")` });
-    return z.NEVER;
-  }
-  return normalised;
-});
+// Browsers send one spelling of an origin and compare exactly: keep that spelling.
+const origin = z
+  .string()
+  .refine((value) => normaliseOrigin(value) !== undefined, 'is not an origin (expected scheme://host[:port], no path, not "null")')
+  .transform((value) => normaliseOrigin(value)!);
 
 const crossOriginSchema = z.union(
   [
@@ -80,7 +77,7 @@ const crossOriginSchema = z.union(
       })
       .strict(),
   ],
-  { error: 'expected false or { trustedOrigins: [...] }' },
+  { error: (issue) => (issue.code === 'invalid_union' ? 'expected false or { trustedOrigins: [...] }' : undefined) },
 );
 
 const configSchema = z
