@@ -6,6 +6,7 @@ import { securityHeadersProblem, type SecurityHeadersOptions } from './results/s
 import type { RouteGroup, RoutesFunction } from './router/routes.js';
 import type { SessionEventHook } from './session/events.js';
 import type { SessionStore } from './session/store.js';
+import { normaliseOrigin } from './security/origin.js';
 
 /** Where the framework writes what it has to say. `console` fits. */
 export interface Logger {
@@ -66,6 +67,25 @@ const sessionSchema = z
     if (s.sameSite === 'none' && s.secure === false) ctx.addIssue({ code: 'custom', path: ['sameSite'], message: 'SameSite=None requires Secure' });
   });
 
+// Browsers send one spelling of an origin and compare exactly: keep that spelling.
+const origin = z
+  .string()
+  .refine((value) => normaliseOrigin(value) !== undefined, 'is not an origin (expected scheme://host[:port], no path, not "null")')
+  .transform((value) => normaliseOrigin(value)!);
+
+const crossOriginSchema = z.union(
+  [
+    z.literal(false),
+    z
+      .object({
+        /** Origins whose unsafe requests pass even though the browser says they are cross-origin. */
+        trustedOrigins: z.array(origin).default([]),
+      })
+      .strict(),
+  ],
+  { error: (issue) => (issue.code === 'invalid_union' ? 'expected false or { trustedOrigins: [...] }' : undefined) },
+);
+
 const configSchema = z
   .object({
     port: z.number().int().min(0).max(65535).default(8080),
@@ -95,6 +115,11 @@ const configSchema = z
       .default({}),
     /** Trust `X-Forwarded-Proto` from a proxy in front (for Secure cookies). */
     trustProxy: z.boolean().default(false),
+    /**
+     * Cross-origin protection for unsafe methods (docs/cross-origin.md): on by default; `false`
+     * turns it off for the whole app, `crossOrigin: false` on a route group for its routes.
+     */
+    crossOrigin: crossOriginSchema.default(() => ({ trustedOrigins: [] })),
     /** Milliseconds to let in-flight requests finish on shutdown. */
     shutdownTimeout: z.number().int().nonnegative().default(15_000),
     views: z.object({ dir: z.string().min(1), extension: z.string().regex(/^\.[\w.-]+$/).default('.html') }).strict().optional(),

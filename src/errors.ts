@@ -66,6 +66,7 @@ export const errors = {
     503,
     (reason: string) => `rate limit store unavailable: ${reason}`,
   ),
+  crossOriginRejected: define('NOVA_ERR_CROSS_ORIGIN', 403, (reason: string) => `cross-origin request refused: ${reason}`),
 
   // sessions
   sessionsDisabled: define(

@@ -9,6 +9,7 @@ import type { ControllerResult, Headers } from './results/result.js';
 import type { SecurityHeaderSet } from './results/security-headers.js';
 import { writeReply } from './results/write.js';
 import type { CompiledRoute, Match, Router } from './router/router.js';
+import { checkCrossOrigin } from './security/cross-origin.js';
 import { decide } from './security/security.js';
 import { errorReply } from './views/error-pages.js';
 
@@ -32,8 +33,8 @@ export interface Runtime {
 
 /**
  * One request, top to bottom:
- * session cookie → router → pre-request plugins → security → controller → result → post-request plugins
- * → session cookie and cache directives out → write (with the route group's security headers).
+ * session cookie → router → cross-origin check → pre-request plugins → security → controller → result
+ * → post-request plugins → session cookie and cache directives out → write (with the route group's security headers).
  */
 export async function handleRequest(rt: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const ctx = new Context(req, res, rt.config);
@@ -55,6 +56,8 @@ export async function handleRequest(rt: Runtime, req: IncomingMessage, res: Serv
 async function routed(rt: Runtime, ctx: Context, route: CompiledRoute, bindings: Record<string, string>): Promise<Reply> {
   ctx.bindings = bindings;
   ctx.route = route;
+  // A refusal throws NOVA_ERR_CROSS_ORIGIN (403), answered by the status page like any error.
+  checkCrossOrigin(route.crossOrigin, ctx);
   // Awaits only where something is asynchronous: most routes have no plugin hook in some phase,
   // many controllers answer synchronously, and every await costs a turn of the promise queue.
   const pre = route.pre.length > 0 ? runPhase(route.pre, 'preRequest', ctx) : undefined;

@@ -1,6 +1,7 @@
 import type { Context } from '../context.js';
 import { errors } from '../errors.js';
 import { status, type Headers } from '../results/result.js';
+import { normaliseOrigin } from '../security/origin.js';
 import { stop, type Plugin } from './plugin.js';
 
 export interface CorsOptions {
@@ -39,7 +40,8 @@ interface Config {
  * Nova's `nova_cors_plugin`, completed: answers preflights itself and adds the CORS headers to
  * every other request from an allowed origin. Unlike Nova, a missing `allowOrigins` fails at
  * creation rather than with a 500 per request, `Vary: Origin` keeps caches from mixing answers
- * for different origins, and credentials are supported.
+ * for different origins, and credentials are supported. The origins it names are trusted by
+ * cross-origin protection on its routes (docs/cross-origin.md); `'*'` trusts none.
  *
  * @example
  * ```ts
@@ -64,6 +66,10 @@ export function cors(options: CorsOptions): Plugin {
 
   return {
     name: NAME,
+    // Cross-origin protection trusts the origins named here on this plugin's routes, so they are
+    // not configured twice. A wildcard names none: "any site may read" is no reason to let any
+    // site post a login form or spend a session (give such a group `crossOrigin: false`).
+    trustedOrigins: wildcard ? [] : [...config.origins!],
     preRequest(ctx: Context) {
       if (!wildcard) appendVary(ctx, 'Origin');
       const origin = single(ctx.req.headers.origin);
@@ -171,17 +177,11 @@ function origin(value: unknown): string {
   if (value === 'null') {
     throw errors.pluginInvalid(NAME, 'the "null" origin is sent by sandboxed and file pages anyone can make; it cannot be allowed');
   }
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  const bare = url !== undefined && url.origin !== 'null' && (url.pathname === '/' || url.pathname === '') && !url.search && !url.hash;
-  if (url === undefined || !bare || /[\r\n]/.test(value) || url.username || url.password) {
+  const normalised = normaliseOrigin(value);
+  if (normalised === undefined) {
     throw errors.pluginInvalid(NAME, `"${JSON.stringify(value).slice(1, -1)}" is not an origin (expected scheme://host[:port])`);
   }
-  return url.origin;
+  return normalised;
 }
 
 function tokens(option: string, value: unknown): string[] {

@@ -33,6 +33,12 @@ export type PluginOutcome = void | undefined | Stop | Break;
  */
 export interface Plugin {
   readonly name: string;
+  /**
+   * Origins (`scheme://host[:port]`) whose unsafe requests (POST, PUT, …) cross-origin protection
+   * lets through on the routes this plugin runs on; read once, when the routes are compiled.
+   * `cors()` sets it to the origins it allows.
+   */
+  readonly trustedOrigins?: readonly string[];
   init?(): void | Promise<void>;
   stop?(): void | Promise<void>;
   /** Runs after routing, before the security function. */

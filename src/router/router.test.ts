@@ -90,7 +90,7 @@ describe('Router: security headers', () => {
   };
 
   it("gives each route its group's setting over the app's", () => {
-    const router = new Router([], { ...DEFAULT_SECURITY_HEADERS, 'referrer-policy': 'same-origin' });
+    const router = new Router([], { securityHeaders: { ...DEFAULT_SECURITY_HEADERS, 'referrer-policy': 'same-origin' } });
     router.add([
       { routes: [['/page', ctl]] },
       { prefix: '/widget', securityHeaders: { 'x-frame-options': false, 'content-security-policy': 'frame-ancestors https://partner.example' }, routes: [['/', ctl]] },

@@ -8,6 +8,7 @@ import {
   type ResolvedSecurityHeaders,
   type SecurityHeaderSet,
 } from '../results/security-headers.js';
+import { compileCrossOrigin, type CrossOriginPolicy, type CrossOriginSettings } from '../security/cross-origin.js';
 import type { SecurityFunction } from '../security/security.js';
 import { METHODS, type Controller, type Route, type RouteGroup } from './routes.js';
 
@@ -25,6 +26,8 @@ export interface CompiledRoute {
   readonly post: readonly Plugin[];
   /** The group's security headers over the app's, compiled once. */
   readonly securityHeaders: SecurityHeaderSet;
+  /** What cross-origin protection checks on this route; `false` for nothing. */
+  readonly crossOrigin: CrossOriginPolicy;
 }
 
 /** A status page (Nova's `{404, fun …}` route): renders that status wherever it arises. */
@@ -41,6 +44,13 @@ export type Match =
 
 const UPPER_METHODS = METHODS.map((m) => m.toUpperCase());
 
+export interface RouterOptions {
+  /** The app's security headers (`config.securityHeaders`, resolved). Default: the built-in set. */
+  readonly securityHeaders?: ResolvedSecurityHeaders;
+  /** The app's cross-origin protection (`config.crossOrigin` with `trustProxy`). Default: on, nothing trusted. */
+  readonly crossOrigin?: CrossOriginSettings;
+}
+
 /**
  * The route table: Nova's route groups compiled onto find-my-way. Routes can be added while the
  * app runs; a bad route is a start-up error (`NOVA_ERR_ROUTE_*`), never a silent widening.
@@ -56,6 +66,7 @@ export class Router {
   readonly #fmw = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 });
   readonly #globalPlugins: readonly Plugin[];
   readonly #securityHeaders: ResolvedSecurityHeaders;
+  readonly #crossOrigin: CrossOriginSettings;
   readonly #statusPages = new Map<number, StatusPage>();
   /** path → method → route, kept to answer 405 with `Allow` without probing every method. */
   readonly #byPath = new Map<string, Map<string, CompiledRoute>>();
@@ -63,10 +74,11 @@ export class Router {
   /** Paths whose HEAD was added for their GET route, and may still be claimed by a HEAD route. */
   readonly #implicitHead = new Set<string>();
 
-  /** `securityHeaders`: the app's (`config.securityHeaders`, resolved), which each group's setting changes. */
-  constructor(globalPlugins: readonly Plugin[], securityHeaders: ResolvedSecurityHeaders = DEFAULT_SECURITY_HEADERS) {
+  /** `options.securityHeaders`: the app's (`config.securityHeaders`, resolved), which each group's setting changes. */
+  constructor(globalPlugins: readonly Plugin[], options: RouterOptions = {}) {
     this.#globalPlugins = globalPlugins;
-    this.#securityHeaders = securityHeaders;
+    this.#securityHeaders = options.securityHeaders ?? DEFAULT_SECURITY_HEADERS;
+    this.#crossOrigin = options.crossOrigin ?? { trustedOrigins: [], trustProxy: false };
   }
 
   /** Compile and register route groups. Validates everything before registering anything. */
@@ -80,6 +92,9 @@ export class Router {
       const security = group.security ?? false;
       if (security !== false && typeof security !== 'function') {
         throw errors.routeInvalid(`group #${gi}`, '`security` must be false or a function');
+      }
+      if (group.crossOrigin !== undefined && typeof group.crossOrigin !== 'boolean') {
+        throw errors.routeInvalid(`group #${gi}`, '`crossOrigin` must be true or false');
       }
       const plugins = [...this.#globalPlugins, ...(group.plugins ?? [])];
       const pre = plugins.filter((p) => typeof p.preRequest === 'function');
@@ -102,7 +117,8 @@ export class Router {
         if (typeof target !== 'string') throw errors.routeInvalid(where, 'the path must be a string or a status code');
         const path = joinPath(group.prefix ?? '', target);
         const methods = resolveMethods(path, options?.methods);
-        pending.push({ methods, route: { path, controller, controllerName, security, plugins, pre, post, securityHeaders } });
+        const crossOrigin = compileCrossOrigin(this.#crossOrigin, group.crossOrigin, plugins, methods);
+        pending.push({ methods, route: { path, controller, controllerName, security, plugins, pre, post, securityHeaders, crossOrigin } });
       }
     });
     for (const { methods, route } of pending) this.#register(methods, route);

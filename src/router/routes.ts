@@ -32,6 +32,8 @@ export type Route<A = any> = // eslint-disable-line @typescript-eslint/no-explic
  * const groups: RouteGroup[] = [
  *   { prefix: '', security: false, routes: [['/heartbeat', () => status(200), { methods: ['get'] }]] },
  *   { prefix: '/admin', security: sessionAuth, routes: [['/', admin.index, { methods: ['get'] }]] },
+ *   // Any site's pages may post here: cross-origin protection does not check this group.
+ *   { prefix: '/hooks', crossOrigin: false, routes: [['/form', hooks.form, { methods: ['post'] }]] },
  * ];
  * ```
  */
@@ -47,6 +49,11 @@ export interface RouteGroup {
    * other sites may frame).
    */
   securityHeaders?: false | SecurityHeadersOptions;
+  /**
+   * `false` exempts the group's routes from cross-origin protection: browsers on any site may send
+   * them POST, PUT, PATCH, DELETE (a public API, a form other sites post to). Default: protected.
+   */
+  crossOrigin?: boolean;
   routes: readonly Route[];
 }
 
@@ -68,6 +75,7 @@ export function routeGroup<S extends false | SecurityFunction>(group: {
   security: S;
   plugins?: readonly Plugin[];
   securityHeaders?: false | SecurityHeadersOptions;
+  crossOrigin?: boolean;
   routes: readonly Route<S extends false ? undefined : AuthDataOf<S>>[];
 }): RouteGroup {
   return group as RouteGroup;
