@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
-import type { ServerResponse } from 'node:http';
+import type { NodeResponse } from '../node-http.js';
 import type { Reply } from './reply.js';
 
 /** Write a reply to the socket. Headers set earlier on the response (cookies) are kept. */
-export function writeReply(res: ServerResponse, reply: Reply): void {
+export function writeReply(res: NodeResponse, reply: Reply): void {
   res.statusCode = reply.status;
   for (const name in reply.headers) {
     const value = reply.headers[name] as string | string[];
@@ -12,7 +12,11 @@ export function writeReply(res: ServerResponse, reply: Reply): void {
     else res.setHeader(name, value);
   }
   const body = reply.body;
-  if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
+  if (body === undefined) {
+    res.end();
+    return;
+  }
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
     res.end(body);
     return;
   }
