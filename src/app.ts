@@ -1,4 +1,3 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { loadConfig, type NovaConfig, type NovaConfigInput } from './config.js';
 import { handleRequest, type Runtime } from './pipeline.js';
 import { SessionManager } from './session/manager.js';
@@ -6,7 +5,8 @@ import type { Plugin } from './plugins/plugin.js';
 import { compileSecurityHeaders, resolveSecurityHeaders, type ResolvedSecurityHeaders } from './results/security-headers.js';
 import { Router } from './router/router.js';
 import type { RouteGroup } from './router/routes.js';
-import { startServer, type RunningServer } from './server.js';
+import type { NodeRequest, NodeResponse } from './node-http.js';
+import { startServer, type NovaServer, type RunningServer } from './server.js';
 import { createViewEngine } from './views/views.js';
 
 /**
@@ -23,16 +23,22 @@ export interface App {
   readonly router: Router;
   /** The session manager (and through it the store), unless `useSessions` is false. */
   readonly sessions: SessionManager | undefined;
-  /** The running server, once `listen` resolved. */
-  readonly server: Server | undefined;
-  /** The request handler, for mounting on a server you made yourself (call `start` first). */
-  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The running server, once `listen` resolved: `node:http`'s, or with `tls` `node:http2`'s secure server. */
+  readonly server: NovaServer | undefined;
+  /**
+   * The request handler, for mounting on a server you made yourself (call `start` first). The
+   * `server` limits (timeouts, connections) are then yours to set on that server.
+   */
+  handle(req: NodeRequest, res: NodeResponse): Promise<void>;
   /** Add route groups while the app runs; plugins they bring are started first if the app is. */
   addRoutes(groups: readonly RouteGroup[]): Promise<void>;
   /** Start plugins and sessions without listening (for tests and custom servers). */
   start(): Promise<void>;
-  /** Start, then listen on `config.port`/`config.host` (or the given ones). Resolves once listening. */
-  listen(port?: number, host?: string): Promise<Server>;
+  /**
+   * Start, then listen on `config.port`/`config.host` (or the given ones) with `config.server`'s
+   * limits; with `config.tls`, HTTPS with HTTP/2 and HTTP/1.1. Resolves once listening.
+   */
+  listen(port?: number, host?: string): Promise<NovaServer>;
   /** Stop accepting, let in-flight requests finish (up to `shutdownTimeout`), stop plugins and sessions. */
   close(): Promise<void>;
   /**
@@ -115,7 +121,7 @@ export function createApp(input: NovaConfigInput): App {
     },
     async listen(port = config.port, host = config.host) {
       await app.start();
-      running = await startServer(app.handle, { port, host, log: config.logger });
+      running = await startServer(app.handle, { port, host, log: config.logger, limits: config.server, ...(config.tls !== undefined ? { tls: config.tls } : {}) });
       return running.server;
     },
     async close() {

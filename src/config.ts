@@ -86,6 +86,49 @@ const crossOriginSchema = z.union(
   { error: (issue) => (issue.code === 'invalid_union' ? 'expected false or { trustedOrigins: [...] }' : undefined) },
 );
 
+const ms = (what: string) => z.number({ message: `expected ${what} in milliseconds` }).int('must be a whole number of milliseconds');
+
+/**
+ * Limits of the HTTP server, all in milliseconds (like Node's options of the same names and like
+ * `shutdownTimeout`), bytes, or a count. Defaults are chosen to cut slow clients early without
+ * hurting real ones: compare nginx's `client_header_timeout`/`client_body_timeout` (60 s) and
+ * `keepalive_timeout` (75 s), and Node's own 60 s / 5 min.
+ */
+const serverSchema = z
+  .object({
+    /** Time to receive the request line and headers. */
+    headersTimeout: ms('headersTimeout').positive().default(10_000),
+    /** Time to receive the whole request, headers and body. */
+    requestTimeout: ms('requestTimeout').positive().default(30_000),
+    /** Longest silence while a request body is still coming; a stalled body gets 408 and the connection closes. */
+    bodyTimeout: ms('bodyTimeout').positive().default(10_000),
+    /** How long an idle keep-alive connection (or HTTP/2 session) is kept open. */
+    keepAliveTimeout: ms('keepAliveTimeout').positive().default(5_000),
+    /** Open connections at most; one more is accepted and closed at once (Node's `server.maxConnections`). */
+    maxConnections: z.number().int('must be a whole number').positive().default(10_000),
+    /** Largest request head (request line and headers), in bytes; larger gets 431. */
+    maxHeaderSize: z.number().int('must be a whole number of bytes').min(1024, 'must be at least 1024 bytes').max(1024 * 1024, 'must be at most 1 MiB').default(16 * 1024),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.headersTimeout > s.requestTimeout) ctx.addIssue({ code: 'custom', path: ['headersTimeout'], message: `must not exceed requestTimeout (${s.requestTimeout} ms): the headers are part of the request` });
+    if (s.bodyTimeout > s.requestTimeout) ctx.addIssue({ code: 'custom', path: ['bodyTimeout'], message: `must not exceed requestTimeout (${s.requestTimeout} ms): the body is part of the request` });
+  });
+
+const pem = z.union([z.string().min(1), z.instanceof(Buffer)], { message: 'expected PEM text (a string or a Buffer)' });
+
+/** Serve HTTPS, and with it HTTP/2 (HTTP/1.1 for clients that do not offer h2, chosen by ALPN). */
+const tlsSchema = z
+  .object({
+    key: pem,
+    cert: pem,
+    /** Extra CA certificates (an intermediate chain is better appended to `cert`). */
+    ca: z.union([pem, z.array(pem)]).optional(),
+    /** Passphrase of an encrypted `key`. */
+    passphrase: z.string().optional(),
+  })
+  .strict();
+
 const configSchema = z
   .object({
     port: z.number().int().min(0).max(65535).default(8080),
@@ -123,6 +166,10 @@ const configSchema = z
     /** Milliseconds to let in-flight requests finish on shutdown. */
     shutdownTimeout: z.number().int().nonnegative().default(15_000),
     views: z.object({ dir: z.string().min(1), extension: z.string().regex(/^\.[\w.-]+$/).default('.html') }).strict().optional(),
+    /** Timeouts and connection limits of the server `listen` starts (see docs/server.md). */
+    server: serverSchema.default(() => serverSchema.parse({})),
+    /** Key and certificate: serve HTTPS with HTTP/2 (and HTTP/1.1 by ALPN). Omitted: plain HTTP/1.1. */
+    tls: tlsSchema.optional(),
     useSessions: z.boolean().default(true),
     session: sessionSchema.default(() => sessionSchema.parse({})),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as Logger).error === 'function', { message: 'expected a logger with info/warn/error' }).default(() => console),
@@ -134,6 +181,8 @@ export type NovaConfigInput = z.input<typeof configSchema>;
 /** The configuration after defaults and validation. */
 export type NovaConfig = z.output<typeof configSchema>;
 export type SessionConfig = z.output<typeof sessionSchema>;
+export type ServerLimits = z.output<typeof serverSchema>;
+export type TlsConfig = z.output<typeof tlsSchema>;
 
 /**
  * Validate a configuration and fill in defaults. A bad key is a start-up error naming the key.

@@ -1,5 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { parse as parseCookieHeader, serialize as serializeCookie, type SerializeOptions } from 'cookie';
+import { requestHost, type NodeRequest, type NodeResponse } from './node-http.js';
 import type { Reply } from './results/reply.js';
 import type { RequestSession } from './session/request-session.js';
 
@@ -25,8 +26,9 @@ export interface MatchedRoute {
  * ```
  */
 export class Context<AuthData = any> {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  /** Node's request: `node:http`'s, or HTTP/2's compatibility request when the app serves TLS. */
+  readonly req: NodeRequest;
+  readonly res: NodeResponse;
   /** Upper-case, as the client sent it. */
   readonly method: string;
   readonly path: string;
@@ -53,7 +55,7 @@ export class Context<AuthData = any> {
   #locals: Record<string, unknown> | undefined = undefined;
   readonly #app: ContextApp;
 
-  constructor(req: IncomingMessage, res: ServerResponse, app: ContextApp) {
+  constructor(req: NodeRequest, res: NodeResponse, app: ContextApp) {
     this.req = req;
     this.res = res;
     this.#app = app;
@@ -64,8 +66,13 @@ export class Context<AuthData = any> {
     this.rawQuery = q === -1 ? '' : url.slice(q + 1);
   }
 
-  get headers(): IncomingMessage['headers'] {
+  get headers(): IncomingHttpHeaders {
     return this.req.headers;
+  }
+
+  /** The host the client asked for: `Host`, or HTTP/2's `:authority`. */
+  get host(): string | undefined {
+    return requestHost(this.req);
   }
 
   /** The query string as an object; repeated keys become arrays. Parsed on first use. */
@@ -89,7 +96,7 @@ export class Context<AuthData = any> {
     return this.#locals;
   }
 
-  /** True on TLS, or when `trustProxy` is on and the proxy says `X-Forwarded-Proto: https`. */
+  /** True on TLS (HTTP/1.1 or HTTP/2), or when `trustProxy` is on and the proxy says `X-Forwarded-Proto: https`. */
   get secure(): boolean {
     if ((this.req.socket as { encrypted?: boolean }).encrypted) return true;
     if (!this.#app.trustProxy) return false;

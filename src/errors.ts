@@ -52,6 +52,7 @@ export const errors = {
   badForm: define('NOVA_ERR_BAD_FORM', 400, (reason: string) => `request body is not a valid form: ${reason}`),
   bodyTooLarge: define('NOVA_ERR_BODY_TOO_LARGE', 413, (limit: number) => `request body is larger than the limit of ${limit} bytes`),
   bodyIncomplete: define('NOVA_ERR_BODY_INCOMPLETE', 400, (reason: string) => `request body was not received completely: ${reason}`),
+  bodyTimeout: define('NOVA_ERR_BODY_TIMEOUT', 408, () => 'request body stalled: nothing arrived for longer than the server\'s bodyTimeout'),
   resultInvalid: define('NOVA_ERR_RESULT_INVALID', 500, (problem: string) => `controller result refused: ${problem}`),
   unknownResult: define('NOVA_ERR_UNKNOWN_RESULT', 500, (what: string) => `controller returned a result nobody handles: ${what}`),
   securityFailed: define('NOVA_ERR_SECURITY', 500, (message: string) => `security function threw: ${message}`),

@@ -1,9 +1,10 @@
 // The public API of nova-ts. Everything a user imports comes from here.
 export { createApp, type App, type AppReadiness } from './app.js';
-export { loadConfig, type NovaConfig, type NovaConfigInput, type Logger, type SessionConfig } from './config.js';
+export { loadConfig, type NovaConfig, type NovaConfigInput, type Logger, type SessionConfig, type ServerLimits, type TlsConfig } from './config.js';
 export { Context } from './context.js';
 export { NovaError, errors } from './errors.js';
-export { closeOnSignals } from './server.js';
+export { closeOnSignals, type NovaServer } from './server.js';
+export type { NodeRequest, NodeResponse } from './node-http.js';
 
 export { view, ok, json, status, redirect, sendfile } from './results/result.js';
 export type { ControllerResult, Result, CustomResult, Headers, Json } from './results/result.js';

@@ -1,7 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger, NovaConfig } from './config.js';
 import { Context } from './context.js';
 import { errors, NovaError, withCause } from './errors.js';
+import type { NodeRequest, NodeResponse } from './node-http.js';
 import { runPhase } from './plugins/plugin.js';
 import type { Reply } from './results/reply.js';
 import { toReply, type RespondEnv } from './results/respond.js';
@@ -36,7 +36,7 @@ export interface Runtime {
  * session cookie → router → cross-origin check → pre-request plugins → security → controller → result
  * → post-request plugins → session cookie and cache directives out → write (with the route group's security headers).
  */
-export async function handleRequest(rt: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleRequest(rt: Runtime, req: NodeRequest, res: NodeResponse): Promise<void> {
   const ctx = new Context(req, res, rt.config);
   if (rt.config.serverHeader !== false) res.setHeader('server', rt.config.serverHeader);
   let reply: Reply;

@@ -1,9 +1,8 @@
 // Every benchmark target calls this once it listens: it tells the parent the port and answers
 // the parent's CPU probes, so the benchmark can report server CPU per request.
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export function ready(server: Server): void {
+export function ready(server: { address(): AddressInfo | string | null }): void {
   process.on('message', (msg: unknown) => {
     if (msg === 'cpu') {
       const { user, system } = process.cpuUsage();

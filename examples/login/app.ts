@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   clusterTransport,
@@ -96,11 +97,33 @@ function replicationFrom(env: NodeJS.ProcessEnv, secrets: string[] | undefined):
 }
 
 /**
+ * `TLS_KEY` and `TLS_CERT`: paths of a PEM key and certificate (chain). With both, the app serves
+ * HTTPS with HTTP/2 (and HTTP/1.1 for clients without it); one without the other is a mistake.
+ */
+function tlsFrom(env: NodeJS.ProcessEnv): { key: Buffer; cert: Buffer } | undefined {
+  const keyPath = env.TLS_KEY?.trim() || undefined;
+  const certPath = env.TLS_CERT?.trim() || undefined;
+  if (keyPath === undefined && certPath === undefined) return undefined;
+  if (keyPath === undefined || certPath === undefined) {
+    throw new Error(`TLS_KEY and TLS_CERT go together: ${keyPath === undefined ? 'TLS_CERT' : 'TLS_KEY'} is set but ${keyPath === undefined ? 'TLS_KEY' : 'TLS_CERT'} is not`);
+  }
+  const read = (name: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`${name}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  };
+  return { key: read('TLS_KEY', keyPath), cert: read('TLS_CERT', certPath) };
+}
+
+/**
  * The example app, configured from the environment: `PORT`, `SESSION_SECRET` (comma-separated,
  * the first signs), `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT` (seconds),
  * `SESSION_STORE` (`memory`, `redis://…` or `postgres://…`), `SESSION_REPLICATION`
- * (`redis://…`, `nats://…` or `cluster`), `SESSION_LEASE_MS` (the replicated store's lease) and
- * `LOGIN_RATE_LIMIT` (login attempts per minute per address, default 20, `0` for none).
+ * (`redis://…`, `nats://…` or `cluster`), `SESSION_LEASE_MS` (the replicated store's lease),
+ * `LOGIN_RATE_LIMIT` (login attempts per minute per address, default 20, `0` for none) and
+ * `TLS_KEY`/`TLS_CERT` (PEM files: HTTPS with HTTP/2).
  */
 export function buildApp(env: NodeJS.ProcessEnv = process.env): App {
   const secrets = env.SESSION_SECRET?.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -108,7 +131,9 @@ export function buildApp(env: NodeJS.ProcessEnv = process.env): App {
   const absoluteTimeout = seconds(env, 'SESSION_ABSOLUTE_TIMEOUT');
   const store = replicationFrom(env, secrets) ?? storeFrom(env);
   const loginLimit = loginLimits(env);
+  const tls = tlsFrom(env);
   const app: App = createApp({
+    ...(tls !== undefined ? { tls } : {}),
     port: env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT),
     // `/ready` asks the app on each request, long after `app` is assigned.
     routes: (environment) => routes(environment, () => app.readiness(), loginLimit),

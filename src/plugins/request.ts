@@ -1,6 +1,7 @@
 import type { Context } from '../context.js';
 import { searchParamsToRecord } from '../context.js';
 import { errors } from '../errors.js';
+import { closeAfterReply } from '../node-http.js';
 import type { Plugin } from './plugin.js';
 
 export interface RequestPluginOptions {
@@ -27,7 +28,8 @@ const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
  * as JSON, and bodies over `limit` are refused with 413 instead of being read whole.
  *
  * Throws `NOVA_ERR_BAD_JSON` (400) for an empty or invalid JSON body, `NOVA_ERR_BAD_FORM` (400)
- * for a form that is not UTF-8, and `NOVA_ERR_BODY_TOO_LARGE` (413) past the limit.
+ * for a form that is not UTF-8, `NOVA_ERR_BODY_TOO_LARGE` (413) past the limit, and
+ * `NOVA_ERR_BODY_TIMEOUT` (408) when the body stalls for the server's `bodyTimeout`.
  *
  * @example
  * ```ts
@@ -84,12 +86,13 @@ function isJsonType(type: string): boolean {
  * Collect the body, never holding more than `limit` bytes. When the body is too large the
  * connection is marked `close`: what the client still sends is discarded rather than read to its
  * end, and the socket is closed once the 413 is written, so the next request on it cannot be
- * confused with the rest of this body.
+ * confused with the rest of this body. A body that stalls (the server's `bodyTimeout`, which
+ * Node reports as the request's `'timeout'`) is dropped at once and answered 408, closing too.
  */
 function readBody(ctx: Context, limit: number): Promise<Buffer> {
   const req = ctx.req;
   const tooLarge = () => {
-    ctx.setHeader('connection', 'close');
+    closeAfterReply(req, ctx.res);
     return errors.bodyTooLarge(limit);
   };
 
@@ -106,6 +109,7 @@ function readBody(ctx: Context, limit: number): Promise<Buffer> {
       req.off('end', onEnd);
       req.off('error', onError);
       req.off('close', onClose);
+      req.off('timeout', onTimeout);
     };
     const onData = (chunk: Buffer | string) => {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
@@ -133,10 +137,16 @@ function readBody(ctx: Context, limit: number): Promise<Buffer> {
       cleanup();
       reject(errors.bodyIncomplete('the connection closed before the body ended'));
     };
+    const onTimeout = () => {
+      cleanup();
+      closeAfterReply(req, ctx.res);
+      reject(errors.bodyTimeout());
+    };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('close', onClose);
+    req.on('timeout', onTimeout);
     req.resume();
   });
 }

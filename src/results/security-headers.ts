@@ -3,7 +3,7 @@
  * once at start-up for the app and for each route group, then put on every reply by `writeReply`
  * with a few `setHeader` calls. A header the app set itself is never overwritten.
  */
-import type { ServerResponse } from 'node:http';
+import type { NodeResponse } from '../node-http.js';
 import { z } from 'zod';
 
 /** The headers Nova.ts sends by default, and their values. */
@@ -139,7 +139,7 @@ const HTML = /^\s*(?:text\/html|application\/xhtml\+xml)\b/i;
  * already (the app's choice) are kept. A page that sets its own `Content-Security-Policy` keeps
  * it as it is, `frame-ancestors` or not; `X-Frame-Options` still guards it from framing.
  */
-export function applySecurityHeaders(res: ServerResponse, set: SecurityHeaderSet): void {
+export function applySecurityHeaders(res: NodeResponse, set: SecurityHeaderSet): void {
   const everywhere = set.everywhere;
   for (let i = 0; i < everywhere.length; i += 2) {
     if (!res.hasHeader(everywhere[i]!)) res.setHeader(everywhere[i]!, everywhere[i + 1]!);

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import type { ServerResponse } from 'node:http';
+import type { NodeResponse } from '../node-http.js';
 import type { Reply } from './reply.js';
 import { applySecurityHeaders, type SecurityHeaderSet } from './security-headers.js';
 
@@ -7,7 +7,7 @@ import { applySecurityHeaders, type SecurityHeaderSet } from './security-headers
  * Write a reply to the socket. Headers set earlier on the response (cookies) are kept; the
  * security headers go on last, where neither the reply nor anything earlier set them.
  */
-export function writeReply(res: ServerResponse, reply: Reply, security: SecurityHeaderSet): void {
+export function writeReply(res: NodeResponse, reply: Reply, security: SecurityHeaderSet): void {
   res.statusCode = reply.status;
   for (const name in reply.headers) {
     const value = reply.headers[name] as string | string[];
@@ -17,7 +17,11 @@ export function writeReply(res: ServerResponse, reply: Reply, security: Security
   }
   applySecurityHeaders(res, security);
   const body = reply.body;
-  if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
+  if (body === undefined) {
+    res.end();
+    return;
+  }
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
     res.end(body);
     return;
   }

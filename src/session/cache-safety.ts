@@ -4,7 +4,7 @@
  * cache (a CDN, a company proxy) that kept one would hand one visitor's page, or session cookie,
  * to the next.
  */
-import type { ServerResponse } from 'node:http';
+import type { NodeResponse } from '../node-http.js';
 import type { Reply } from '../results/reply.js';
 import type { Headers } from '../results/result.js';
 
@@ -35,7 +35,7 @@ export function isPrivateCacheControl(value: string): boolean {
  * keepOutOfSharedCaches(ctx.res, reply, true); // Cache-Control: private, no-store; Vary: Origin, Cookie
  * ```
  */
-export function keepOutOfSharedCaches(res: ServerResponse, reply: Reply, varyCookie: boolean): void {
+export function keepOutOfSharedCaches(res: NodeResponse, reply: Reply, varyCookie: boolean): void {
   const headers = reply.headers;
   const cacheKey = keyOf(headers, 'cache-control');
   const asked = text(cacheKey === undefined ? res.getHeader('cache-control') : headers[cacheKey]);

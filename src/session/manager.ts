@@ -1,8 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import type { NovaConfig, SessionConfig } from '../config.js';
 import type { Context } from '../context.js';
 import { errors, NovaError } from '../errors.js';
+import type { NodeResponse } from '../node-http.js';
 import type { Reply } from '../results/reply.js';
 import type { Json } from '../results/result.js';
 import { keepOutOfSharedCaches } from './cache-safety.js';
@@ -325,7 +325,7 @@ function isGone(err: unknown): boolean {
   return err instanceof NovaError && err.code === errors.sessionGone.code;
 }
 
-function appendSetCookie(res: ServerResponse, line: string): void {
+function appendSetCookie(res: NodeResponse, line: string): void {
   const existing = res.getHeader('set-cookie');
   if (existing === undefined) res.setHeader('set-cookie', line);
   else res.appendHeader('set-cookie', line);
