@@ -6,6 +6,7 @@ export { NovaError, errors } from './errors.js';
 export { closeOnSignals } from './server.js';
 
 export { view, ok, json, status, redirect, sendfile } from './results/result.js';
+export { encodeRedirectTarget } from './results/redirect-target.js';
 export type { ControllerResult, Result, CustomResult, Headers, Json } from './results/result.js';
 export type { FallbackController } from './results/respond.js';
 

@@ -38,6 +38,7 @@ export async function handleRequest(rt: Runtime, req: IncomingMessage, res: Serv
   let reply: Reply;
   try {
     rt.sessions?.begin(ctx);
+    if (ctx.pathError !== undefined) throw ctx.pathError;
     const match = rt.router.find(ctx.method, ctx.path);
     reply = match.kind === 'found' ? await routed(rt, ctx, match.route, match.bindings) : await unrouted(rt, ctx, match);
   } catch (err) {
