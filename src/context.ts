@@ -1,7 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { parse as parseCookieHeader, serialize as serializeCookie, type SerializeOptions } from 'cookie';
+import type { NovaError } from './errors.js';
 import { requestHost, type NodeRequest, type NodeResponse } from './node-http.js';
 import type { Reply } from './results/reply.js';
+import { normalisePath } from './router/request-path.js';
 import type { RequestSession } from './session/request-session.js';
 
 /** What a request context needs from the app it belongs to. */
@@ -31,7 +33,18 @@ export class Context<AuthData = any> {
   readonly res: NodeResponse;
   /** Upper-case, as the client sent it. */
   readonly method: string;
+  /**
+   * The path the router matched, normalised once: percent-escapes decoded (UTF-8), except those of
+   * `/ ? # %` and `$ & + , : ; = @`, which stay encoded in upper-case hex; `//` and a trailing `/`
+   * dropped; `.` and `..` resolved; the scheme and host of an absolute-form target removed. So
+   * `/%61ny`, `//any/` and `http://evil.example/any` are all `/any`, and a check on `ctx.path` sees
+   * what the router saw. Safe to compare, log and check prefixes on.
+   */
   readonly path: string;
+  /** The request target as the client sent it, up to `?` (with scheme and host for an absolute-form target). */
+  readonly rawPath: string;
+  /** Why the request target was refused (the pipeline answers 400 before routing); `undefined` for a usable one. */
+  readonly pathError: NovaError | undefined;
   /** The raw query string, without `?`. */
   readonly rawQuery: string;
   /** `:name` path bindings. */
@@ -62,8 +75,12 @@ export class Context<AuthData = any> {
     this.method = req.method ?? 'GET';
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    this.path = q === -1 ? url : url.slice(0, q);
+    this.rawPath = q === -1 ? url : url.slice(0, q);
     this.rawQuery = q === -1 ? '' : url.slice(q + 1);
+    const path = normalisePath(this.rawPath);
+    // A refused target keeps its raw path (for logs and status pages); it never reaches the router.
+    this.path = typeof path === 'string' ? path : this.rawPath;
+    this.pathError = typeof path === 'string' ? undefined : path;
   }
 
   get headers(): IncomingHttpHeaders {

@@ -7,6 +7,7 @@ export { closeOnSignals, type NovaServer } from './server.js';
 export type { NodeRequest, NodeResponse } from './node-http.js';
 
 export { view, ok, json, status, redirect, sendfile } from './results/result.js';
+export { encodeRedirectTarget } from './results/redirect-target.js';
 export type { ControllerResult, Result, CustomResult, Headers, Json } from './results/result.js';
 export type { FallbackController } from './results/respond.js';
 export { DEFAULT_SECURITY_HEADERS, type SecurityHeadersOptions, type SecurityHeaderName } from './results/security-headers.js';

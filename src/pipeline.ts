@@ -43,6 +43,7 @@ export async function handleRequest(rt: Runtime, req: NodeRequest, res: NodeResp
   let securityHeaders = rt.securityHeaders;
   try {
     rt.sessions?.begin(ctx);
+    if (ctx.pathError !== undefined) throw ctx.pathError;
     const match = rt.router.find(ctx.method, ctx.path);
     if (match.kind === 'found') securityHeaders = match.route.securityHeaders;
     reply = match.kind === 'found' ? await routed(rt, ctx, match.route, match.bindings) : await unrouted(rt, ctx, match);

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { Context } from '../context.js';
 import { FlashDrop } from '../session/flash.js';
 import { errors } from '../errors.js';
+import { encodeRedirectTarget } from './redirect-target.js';
 import type { FileBody, Reply } from './reply.js';
 import { isBuiltInResult, type ControllerResult, type Headers, type Result, type ViewResult } from './result.js';
 
@@ -72,7 +73,8 @@ function build(ctx: Context, result: Result, env: RespondEnv, defaultView: strin
     case 'status':
       return statusReply(result.status, result.headers, result.body);
     case 'redirect':
-      return { status: result.status, headers: { location: result.location }, body: undefined };
+      // Encoded again for results built by hand (Nova-style literals): a no-op for redirect()'s own.
+      return { status: result.status, headers: { location: encodeRedirectTarget(result.location) }, body: undefined };
     case 'sendfile':
       return fileReply(result.path, result);
   }

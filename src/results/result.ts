@@ -4,6 +4,8 @@
  * `{redirect, Route}`, `{sendfile, …}`); `respond.ts` is the one module that turns them into a reply.
  */
 
+import { encodeRedirectTarget } from './redirect-target.js';
+
 export type Headers = Record<string, string | readonly string[]>;
 
 /** JSON-serialisable data. */
@@ -112,14 +114,18 @@ export function status(code: number, options: { headers?: Headers; body?: unknow
 
 /**
  * Redirect (Nova's `{redirect, Route}`): 302 by default; 303 after a form post if you prefer.
+ * The target, relative or absolute, is percent-encoded for the `Location` header (non-ASCII and
+ * characters a URL may not hold raw; valid `%XX` escapes are kept), and a target with a control
+ * character (CR, LF, NUL …) throws `NOVA_ERR_REDIRECT_TARGET` here, where it was made.
  *
  * @example
  * ```ts
  * const logout = () => redirect('/login');
+ * const search = (ctx: Context) => redirect(`/search?q=${ctx.params.q}`, { status: 303 }); // "é" goes out as %C3%A9
  * ```
  */
 export function redirect(location: string | URL, options: { status?: RedirectResult['status'] } = {}): RedirectResult {
-  return { kind: 'redirect', location: String(location), status: options.status ?? 302 };
+  return { kind: 'redirect', location: encodeRedirectTarget(location instanceof URL ? location.href : location), status: options.status ?? 302 };
 }
 
 /**

@@ -63,7 +63,9 @@ export interface RouterOptions {
  * ```
  */
 export class Router {
-  readonly #fmw = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 });
+  // Paths arrive normalised (`ctx.path`, see request-path.ts): find-my-way must not normalise them
+  // again, or it would match a path other than the one plugins checked.
+  readonly #fmw = FindMyWay({ ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 500 });
   readonly #globalPlugins: readonly Plugin[];
   readonly #securityHeaders: ResolvedSecurityHeaders;
   readonly #crossOrigin: CrossOriginSettings;
@@ -131,6 +133,10 @@ export class Router {
     return [...this.#groupPlugins];
   }
 
+  /**
+   * The route for `method` and `path`. `path` must be normalised as `ctx.path` is (no `//`, no
+   * trailing slash, escapes decoded but for the reserved ones): it is matched as given.
+   */
   find(method: string, path: string): Match {
     const hit = this.#fmw.find(method as FindMyWay.HTTPMethod, path);
     if (hit !== null) {

@@ -24,6 +24,9 @@ function routes(): RouteGroup[] {
         ['/status-body', () => status(400, { headers: { 'x-h': 'v' }, body: 'raw text' })],
         ['/status-map', () => status(409, { body: { conflict: true } })],
         ['/redirect', () => redirect('/elsewhere')],
+        // A target built from request input, as apps do ("?next=…" after login).
+        ['/redirect-next', (ctx: Context) => redirect(String(ctx.query.next))],
+        ['/redirect-literal', () => ({ kind: 'redirect', location: '/caf\u00e9 au lait', status: 303 }) as ControllerResult],
         ['/sendfile', () => sendfile(join(dir, 'file.txt'), { mime: 'text/plain', status: 200, headers: { 'x-f': '1' } })],
         ['/sendfile-range', () => sendfile(join(dir, 'file.txt'), { offset: 2, length: 3, mime: 'text/plain', status: 206 })],
         ['/sendfile-missing', () => sendfile(join(dir, 'missing.txt'))],
@@ -93,6 +96,26 @@ describe('controller results over a real socket', () => {
     const res = await get('/redirect');
     assert.equal(res.status, 302);
     assert.equal(res.headers.get('location'), '/elsewhere');
+  });
+
+  it('redirect: the target goes out percent-encoded, valid escapes kept, literals included', async () => {
+    const res = await get(`/redirect-next?next=${encodeURIComponent('/caf\u00e9?q=a b&r=%41')}`);
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get('location'), '/caf%C3%A9?q=a%20b&r=%41');
+    const lit = await get('/redirect-literal');
+    assert.equal(lit.status, 303);
+    assert.equal(lit.headers.get('location'), '/caf%C3%A9%20au%20lait');
+  });
+
+  it('redirect: a target with CR/LF is refused where redirect() is called, with the catalogue error, no header injected', async () => {
+    s.logged.length = 0;
+    const res = await get(`/redirect-next?next=${encodeURIComponent('/x\r\nSet-Cookie: pwned=1')}`, { headers: { accept: 'application/json' } });
+    assert.equal(res.status, 500);
+    assert.equal(res.headers.get('location'), null);
+    assert.ok(!res.headers.getSetCookie().some((c) => c.startsWith('pwned')));
+    const logged = s.logged.flat().find((e): e is Error & { code: string; stack: string } => e instanceof Error);
+    assert.equal(logged?.code, 'NOVA_ERR_REDIRECT_TARGET');
+    assert.match(logged.stack, /at redirect \(/, 'thrown by redirect() itself, not when the reply is written');
   });
 
   it('sendfile: whole file, a byte range, and a missing file as 500 without the path', async () => {

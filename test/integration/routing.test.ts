@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { json, status, type Context, type RouteGroup } from 'nova-ts';
+import { json, status, stop, type Context, type Plugin, type RouteGroup } from 'nova-ts';
 import { serve, type Served } from '../helpers/serve.js';
 
 function routes(environment: string): RouteGroup[] {
@@ -107,5 +108,81 @@ describe('server header', () => {
       await named.close();
       await none.close();
     }
+  });
+});
+
+/** A request with the target exactly as given (`//x/`, `http://host/x`, `*`): fetch would rewrite some. */
+function send(base: string, target: string, method = 'GET'): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname, port, method, path: target, headers: { accept: 'application/json' }, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('ctx.path is the path the router matched', () => {
+  let s: Served;
+  let reachedAny = 0;
+  // What a user's access-control plugin looks like: it trusts ctx.path.
+  const blockAny: Plugin = { name: 'block-any', preRequest: (ctx) => (ctx.path === '/any' ? stop(status(403)) : undefined) };
+  const seen = (ctx: Context) => json({ path: ctx.path, rawPath: ctx.rawPath, bindings: { ...ctx.bindings } });
+  before(async () => {
+    s = await serve({
+      routes: [
+        {
+          plugins: [blockAny],
+          routes: [
+            ['/any', () => { reachedAny += 1; return json({ reached: true }); }, { methods: ['get'] }],
+            ['/seen', seen, { methods: ['get'] }],
+            ['/files/:name', seen, { methods: ['get'] }],
+            ['/a/b', seen, { methods: ['get'] }],
+          ],
+        },
+      ],
+    });
+  });
+  after(() => s.close());
+
+  it('a plugin blocking ctx.path === "/any" cannot be walked around by another spelling of /any', async () => {
+    for (const target of ['/any', '/%61ny', '/%61%6e%79', '//any/', '/any/', 'http://evil.example/any', 'HTTP://evil.example//any/?x=1', '/x/../any', '/x/%2e%2e/any', '/./any']) {
+      const res = await send(s.url, target);
+      assert.equal(res.status, 403, `${target} must meet the plugin`);
+    }
+    assert.equal(reachedAny, 0);
+  });
+
+  it('gives the controller the normalised path, and the raw one as ctx.rawPath', async () => {
+    for (const [target, rawPath] of [['/%73een', '/%73een'], ['//seen/', '//seen/'], ['http://evil.example/seen?q=1', 'http://evil.example/seen']]) {
+      const res = await send(s.url, target!);
+      assert.equal(res.status, 200, target);
+      assert.deepEqual(JSON.parse(res.body), { path: '/seen', rawPath, bindings: {} }, target);
+    }
+  });
+
+  it('decodes once: /%2561ny is not /any', async () => {
+    assert.equal((await send(s.url, '/%2561ny')).status, 404);
+    assert.equal(reachedAny, 0);
+  });
+
+  it('keeps an encoded slash inside its segment: it binds, it never separates', async () => {
+    const res = await send(s.url, '/files/a%2Fb');
+    assert.deepEqual(JSON.parse(res.body), { path: '/files/a%2Fb', rawPath: '/files/a%2Fb', bindings: { name: 'a/b' } });
+    assert.equal((await send(s.url, '/a%2Fb')).status, 404);
+    assert.equal((await send(s.url, '/files%2Fx')).status, 404);
+  });
+
+  it('answers 400 for a target that has no one meaning, before any route or plugin sees it', async () => {
+    for (const target of ['/%00', '/a%0D%0Ab', '/%C0%AE%C0%AE/any', '/%zz', '/any#x']) {
+      const res = await send(s.url, target);
+      assert.equal(res.status, 400, target);
+      assert.match(JSON.parse(res.body).message as string, /request path refused/);
+    }
+    assert.equal((await send(s.url, '*', 'OPTIONS')).status, 400);
   });
 });
