@@ -6,6 +6,7 @@ import {
   createApp,
   natsTransport,
   postgresStore,
+  rateLimit,
   redisStore,
   redisTransport,
   replicatedStore,
@@ -40,6 +41,20 @@ function milliseconds(env: NodeJS.ProcessEnv, name: string): number | undefined 
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number of milliseconds, got "${raw}"`);
   return value;
+}
+
+/**
+ * `LOGIN_RATE_LIMIT`: login attempts (POST /login) per minute per client address; default 20,
+ * `0` turns the limit off (for benchmarks and load tests that log in from one address).
+ */
+function loginLimits(env: NodeJS.ProcessEnv): Plugin[] {
+  const raw = env.LOGIN_RATE_LIMIT?.trim();
+  if (raw === undefined || raw === '') return [rateLimit({ name: 'login', max: 20, window: 60 })];
+  const max = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(max)) {
+    throw new Error(`LOGIN_RATE_LIMIT must be a whole number of login attempts per minute (0 turns the limit off), got "${raw}"`);
+  }
+  return max === 0 ? [] : [rateLimit({ name: 'login', max, window: 60 })];
 }
 
 /** `SESSION_STORE`: `memory` (the default), a `redis://` URL or a `postgres://` URL. */
@@ -84,17 +99,19 @@ function replicationFrom(env: NodeJS.ProcessEnv, secrets: string[] | undefined):
  * The example app, configured from the environment: `PORT`, `SESSION_SECRET` (comma-separated,
  * the first signs), `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT` (seconds),
  * `SESSION_STORE` (`memory`, `redis://…` or `postgres://…`), `SESSION_REPLICATION`
- * (`redis://…`, `nats://…` or `cluster`) and `SESSION_LEASE_MS` (the replicated store's lease).
+ * (`redis://…`, `nats://…` or `cluster`), `SESSION_LEASE_MS` (the replicated store's lease) and
+ * `LOGIN_RATE_LIMIT` (login attempts per minute per address, default 20, `0` for none).
  */
 export function buildApp(env: NodeJS.ProcessEnv = process.env): App {
   const secrets = env.SESSION_SECRET?.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   const idleTimeout = seconds(env, 'SESSION_IDLE_TIMEOUT');
   const absoluteTimeout = seconds(env, 'SESSION_ABSOLUTE_TIMEOUT');
   const store = replicationFrom(env, secrets) ?? storeFrom(env);
+  const loginLimit = loginLimits(env);
   const app: App = createApp({
     port: env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT),
     // `/ready` asks the app on each request, long after `app` is assigned.
-    routes: (environment) => routes(environment, () => app.readiness()),
+    routes: (environment) => routes(environment, () => app.readiness(), loginLimit),
     plugins: [correlationId(), requestPlugin(), ...(cluster.isWorker ? [servedBy] : [])],
     views: { dir: fileURLToPath(new URL('./views', import.meta.url)) },
     session: {

@@ -1,11 +1,15 @@
 // The example's routes (the spec's my_first_nova_router:routes/1), plus "your sessions".
-import { csrf, json, routeGroup, status, type AppReadiness, type RouteGroup } from 'nova-ts';
+import { csrf, json, routeGroup, status, type AppReadiness, type Plugin, type RouteGroup } from 'nova-ts';
 import { sessionAuth, usernamePassword } from './auth.js';
 import * as main from './main-controller.js';
 import * as sessions from './sessions-controller.js';
 
-/** The routes; `readiness` (the app's, see app.ts) answers `GET /ready`. */
-export function routes(_environment: string, readiness: () => AppReadiness): RouteGroup[] {
+/**
+ * The routes; `readiness` (the app's, see app.ts) answers `GET /ready`; `loginLimit` (app.ts, from
+ * `LOGIN_RATE_LIMIT`) guards the login POST. It runs after the app's `requestPlugin()`, before the
+ * password is checked, so a refused attempt costs no password check.
+ */
+export function routes(_environment: string, readiness: () => AppReadiness, loginLimit: Plugin[] = []): RouteGroup[] {
   return [
     // Public routes
     {
@@ -21,10 +25,11 @@ export function routes(_environment: string, readiness: () => AppReadiness): Rou
         ['/profile', main.profile, { methods: ['get'] }],
       ],
     },
-    // Login POST (uses username/password auth)
+    // Login POST (uses username/password auth), limited per client address
     routeGroup({
       prefix: '',
       security: usernamePassword,
+      plugins: loginLimit,
       routes: [['/login', main.loginPost, { methods: ['post'] }]],
     }),
     // Protected pages (uses session auth)

@@ -65,7 +65,7 @@ describe('example login app in Chromium', { skip: missing ? MISSING : false, tim
     if (missing) return;
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    child = await startChild(main, { PORT: String(port), SESSION_SECRET: 'browser-test-secret-0123456789abcdefghijkl' }, /listening on/);
+    child = await startChild(main, { PORT: String(port), SESSION_SECRET: 'browser-test-secret-0123456789abcdefghijkl', LOGIN_RATE_LIMIT: '0' }, /listening on/);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 15_000 });
     context = await browser.newContext(); // playwright gives launch() its own fresh, temporary profile
     context.setDefaultTimeout(5_000);

@@ -20,7 +20,7 @@ export async function freePort(): Promise<number> {
  */
 export async function outageScenario(storeUrl: string, stopStore: () => Promise<void>, startStore: () => Promise<void>): Promise<Child> {
   const appPort = await freePort();
-  const app = await startChild(main, { PORT: String(appPort), SESSION_SECRET: 'outage-test-secret-0123456789-abcdefghij', SESSION_STORE: storeUrl }, /listening on/);
+  const app = await startChild(main, { PORT: String(appPort), SESSION_SECRET: 'outage-test-secret-0123456789-abcdefghij', SESSION_STORE: storeUrl, LOGIN_RATE_LIMIT: '0' }, /listening on/);
   try {
     const url = `http://127.0.0.1:${appPort}`;
     const login = await fetch(`${url}/login`, { method: 'POST', body: new URLSearchParams({ username: 'ada', password: 'password' }), redirect: 'manual' });

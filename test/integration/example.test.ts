@@ -36,7 +36,7 @@ function sessionCookieIn(jar: string): string | undefined {
 
 async function startExample(env: Record<string, string> = {}): Promise<Child & { url: string }> {
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = await startChild(main, { PORT: String(port), SESSION_SECRET: SECRET, ...env }, /listening on/);
+  const child = await startChild(main, { PORT: String(port), SESSION_SECRET: SECRET, LOGIN_RATE_LIMIT: '0', ...env }, /listening on/);
   return Object.assign(child, { url: `http://127.0.0.1:${port}` });
 }
 

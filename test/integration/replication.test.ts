@@ -28,7 +28,7 @@ function cluster(replication: string) {
     nodes,
     async start(port?: number): Promise<Node> {
       const p = port ?? (await freePort());
-      const child = await startChild(main, { PORT: String(p), SESSION_SECRET: secret, SESSION_REPLICATION: replication }, /listening on/);
+      const child = await startChild(main, { PORT: String(p), SESSION_SECRET: secret, SESSION_REPLICATION: replication, LOGIN_RATE_LIMIT: '0' }, /listening on/);
       const node = { url: `http://127.0.0.1:${p}`, port: p, child };
       nodes.push(node);
       return node;
