@@ -4,8 +4,8 @@ import { fixedHit, slidingFits, slidingHit, slidingRoll, type RateLimitHit, type
 
 export interface MemoryRateLimitStoreOptions {
   /**
-   * Most keys (client addresses, usernames …) counted at once. Default 100,000, about 20 MB at
-   * worst. When full, the key whose window ends soonest is forgotten, so a flood of distinct
+   * Most keys (client addresses, usernames …) counted at once. Default 50,000: about 14 MB at
+   * worst (some 280 heap bytes a key, IPv6 keys included). When full, the key whose window ends soonest is forgotten, so a flood of distinct
    * addresses costs a bounded amount of memory (and at worst gives some forgotten key a fresh
    * window), never an ever-growing map.
    */
@@ -27,7 +27,7 @@ interface Entry {
   expiresAt: number;
 }
 
-const DEFAULT_MAX_KEYS = 100_000;
+const DEFAULT_MAX_KEYS = 50_000;
 /** Expired entries dropped from the front per request: a constant, so each request is O(1). */
 const SWEEP_PER_HIT = 4;
 
