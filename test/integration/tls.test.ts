@@ -117,7 +117,8 @@ describe('an app with tls (HTTP/2 in process)', () => {
       host: '127.0.0.1',
       port: 0,
       tls: { key: cert.key, cert: cert.cert },
-      server: { bodyTimeout: 500, requestTimeout: 60_000 },
+      // A long keep-alive, so an idle session is not what closes it during the shutdown test.
+      server: { bodyTimeout: 500, requestTimeout: 60_000, keepAliveTimeout: 30_000 },
       shutdownTimeout: 10_000,
       useSessions: false,
       plugins: [requestPlugin()],
@@ -179,7 +180,8 @@ describe('an app with tls (HTTP/2 in process)', () => {
     const slow = h2Request(session, { ':path': '/slow' });
     await new Promise((r) => setTimeout(r, 200));
     const closed = app.close();
-    await goaway;
+    const late = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no GOAWAY within 5 s of close() (the keep-alive timeout is 30 s)')), 5_000).unref());
+    await Promise.race([goaway, late]);
     await assert.rejects(h2Request(session, { ':path': '/slow' }), 'a new stream after GOAWAY is refused');
     releaseSlow();
     const answer = await slow;
