@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import FindMyWay from 'find-my-way';
 import { NovaError } from '../errors.js';
 import { normalisePath } from './request-path.js';
@@ -62,5 +63,25 @@ describe('normalisePath', () => {
       assert.equal(`/${hit.params['*']}`, decodeURIComponent(path), raw);
     }
     assert.ok(seen.length > 0);
+  });
+
+  it('always gives a canonical path: rooted, no empty or dot segment, no trailing slash, and an ASCII one unchanged by a second pass', () => {
+    const piece = fc.oneof(
+      fc.constantFrom('/', '//', '.', '..', '%2e', '%2E%2e', '%2F', '%2f', '%25', '%2561', '%61', '%C3%A9', '%C0%AE', '%00', '%', '%z', '#', '?', '\\', 'a', 'any'),
+      fc.stringMatching(/^[A-Za-z0-9._~!$&'()*+,;=:@-]{0,4}$/),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const out = normalisePath(`/${pieces.join('')}`);
+        if (out instanceof NovaError) return;
+        assert.ok(out.startsWith('/'));
+        assert.ok(!out.includes('//'));
+        assert.ok(out === '/' || !out.endsWith('/'));
+        assert.ok(!out.split('/').some((seg) => seg === '.' || seg === '..'));
+        // A second pass reads it as a request target, which Node keeps to ASCII: decoded UTF-8 is not one.
+        if (/^[\x21-\x7e]*$/.test(out)) assert.equal(normalisePath(out), out);
+      }),
+      { seed: 8, numRuns: 2_000 },
+    );
   });
 });
