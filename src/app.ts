@@ -62,7 +62,7 @@ export interface AppReadiness {
 
 export function createApp(input: NovaConfigInput): App {
   const config = loadConfig(input);
-  const crossOrigin = config.crossOrigin === false ? false : { trustedOrigins: config.crossOrigin.trustedOrigins, trustProxy: config.trustProxy };
+  const crossOrigin = config.crossOrigin && { ...config.crossOrigin, trustProxy: config.trustProxy };
   const router = new Router(config.plugins, { crossOrigin });
   router.add(typeof config.routes === 'function' ? config.routes(config.environment) : config.routes);
   const sessions = config.useSessions ? new SessionManager(config) : undefined;
