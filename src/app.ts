@@ -71,7 +71,7 @@ export function createApp(input: NovaConfigInput): App {
   const config = loadConfig(input);
   // Validated by loadConfig already, so this resolves.
   const securityHeaders = resolveSecurityHeaders(config.securityHeaders) as ResolvedSecurityHeaders;
-  const crossOrigin = config.crossOrigin === false ? false : { trustedOrigins: config.crossOrigin.trustedOrigins, trustProxy: config.trustProxy };
+  const crossOrigin = config.crossOrigin && { ...config.crossOrigin, trustProxy: config.trustProxy };
   const router = new Router(config.plugins, { securityHeaders, crossOrigin });
   router.add(typeof config.routes === 'function' ? config.routes(config.environment) : config.routes);
   const sessions = config.useSessions ? new SessionManager(config) : undefined;

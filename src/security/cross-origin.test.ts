@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import { request, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { connect, createServer as createHttp2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { createApp, type App } from '../app.js';
@@ -272,6 +273,36 @@ describe('cross-origin protection in the request path', () => {
     } finally {
       await trusting.app.close();
       await direct.app.close();
+    }
+  });
+
+  it("compares Origin with HTTP/2's :authority (no Host header on HTTP/2)", async () => {
+    const app = createApp({
+      logger: { info: () => {}, warn: () => {}, error: () => {} },
+      session: { secrets: ['cross-origin-test-secret-0123456789abcdef'] },
+      routes: [{ routes: [['/form', () => status(204), { methods: ['post'] }]] }],
+    });
+    await app.start();
+    // Node's compatibility API hands the app request and response objects shaped like node:http's.
+    const server = createHttp2Server((req, res) => void app.handle(req as unknown as IncomingMessage, res as unknown as ServerResponse));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const authority = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const client = connect(`http://${authority}`);
+    const post = (origin: string) =>
+      new Promise<number>((resolve, reject) => {
+        const stream = client.request({ ':method': 'POST', ':path': '/form', origin });
+        stream.on('response', (headers) => resolve(Number(headers[':status'])));
+        stream.on('error', reject);
+        stream.resume();
+        stream.end('a=1');
+      });
+    try {
+      assert.equal(await post(`http://${authority}`), 204);
+      assert.equal(await post('https://evil.example'), 403);
+    } finally {
+      client.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await app.close();
     }
   });
 });
