@@ -124,7 +124,7 @@ describe('memory bounded in bytes, under --max-old-space-size=192', () => {
       output = await stop(child);
     }
     assertQuiet(output);
-    assert.match(output, /new session\(s\) refused: the store is full/, 'the refusals are summarised');
+    assert.match(output, /session write\(s\) refused: the store is full/, 'the refusals are summarised');
   });
 });
 
@@ -144,6 +144,6 @@ describe("the example's login flow against a full store", () => {
       output = await stop(child);
     }
     assertQuiet(output);
-    assert.match(output, /new session\(s\) refused: the store is full/, 'the refusals are summarised');
+    assert.match(output, /session write\(s\) refused: the store is full/, 'the refusals are summarised');
   });
 });
