@@ -58,6 +58,15 @@ function loginLimits(env: NodeJS.ProcessEnv): Plugin[] {
   return max === 0 ? [] : [rateLimit({ name: 'login', max, window: 60 })];
 }
 
+/** Read a positive whole number from the environment, or fail with a message naming the variable. */
+function count(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number, got "${raw}"`);
+  return value;
+}
+
 /** `SESSION_STORE`: `memory` (the default), a `redis://` URL or a `postgres://` URL. */
 function storeFrom(env: NodeJS.ProcessEnv): SessionStore | undefined {
   const spec = env.SESSION_STORE?.trim();
@@ -122,6 +131,7 @@ function tlsFrom(env: NodeJS.ProcessEnv): { key: Buffer; cert: Buffer } | undefi
  * the first signs), `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT` (seconds),
  * `SESSION_STORE` (`memory`, `redis://…` or `postgres://…`), `SESSION_REPLICATION`
  * (`redis://…`, `nats://…` or `cluster`), `SESSION_LEASE_MS` (the replicated store's lease),
+ * `SESSION_MAX_STORE_BYTES` (the memory stores' byte budget; default a quarter of the heap limit),
  * `LOGIN_RATE_LIMIT` (login attempts per minute per address, default 20, `0` for none) and
  * `TLS_KEY`/`TLS_CERT` (PEM files: HTTPS with HTTP/2).
  */
@@ -129,6 +139,7 @@ export function buildApp(env: NodeJS.ProcessEnv = process.env): App {
   const secrets = env.SESSION_SECRET?.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   const idleTimeout = seconds(env, 'SESSION_IDLE_TIMEOUT');
   const absoluteTimeout = seconds(env, 'SESSION_ABSOLUTE_TIMEOUT');
+  const maxStoreBytes = count(env, 'SESSION_MAX_STORE_BYTES');
   const store = replicationFrom(env, secrets) ?? storeFrom(env);
   const loginLimit = loginLimits(env);
   const tls = tlsFrom(env);
@@ -143,6 +154,7 @@ export function buildApp(env: NodeJS.ProcessEnv = process.env): App {
       ...(secrets && secrets.length > 0 ? { secrets } : {}),
       ...(idleTimeout !== undefined ? { idleTimeout } : {}),
       ...(absoluteTimeout !== undefined ? { absoluteTimeout } : {}),
+      ...(maxStoreBytes !== undefined ? { maxStoreBytes } : {}),
       ...(store !== undefined ? { store } : {}),
     },
   });

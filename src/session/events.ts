@@ -46,7 +46,7 @@ const STORMY = new Set<SessionEventType>(['invalid-cookie', 'store-full', 'csrf-
 
 /**
  * Delivers events to the app's hook and keeps the storm summary: the counts of invalid cookies,
- * store-full refusals and CSRF refusals, logged as one `warn` line per minute in which any
+ * store-full refusals (new sessions, growing writes, rotations) and CSRF refusals, logged as one `warn` line per minute in which any
  * happened.
  *
  * @example
@@ -107,7 +107,7 @@ export class SessionEvents {
     const parts: string[] = [];
     const n = (type: SessionEventType) => this.#counts.get(type) ?? 0;
     if (n('invalid-cookie') > 0) parts.push(`${n('invalid-cookie')} invalid session cookie(s) replaced`);
-    if (n('store-full') > 0) parts.push(`${n('store-full')} new session(s) refused: the store is full`);
+    if (n('store-full') > 0) parts.push(`${n('store-full')} session write(s) refused: the store is full`);
     if (n('csrf-refused') > 0) parts.push(`${n('csrf-refused')} request(s) refused by the csrf plugin`);
     if (this.#hookFailed > 1) parts.push(`the onEvent hook threw ${this.#hookFailed - 1} more time(s)`);
     this.#counts = new Map();

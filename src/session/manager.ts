@@ -250,7 +250,8 @@ export class SessionManager {
     const next = generateSessionId();
     let stored = s.stored;
     try {
-      if (s.stored) await this.store.rotate(s.id, next);
+      // Rotation keeps the old id as a tombstone: a growing write, refused like one by a full store.
+      if (s.stored) await this.#refusingFull(ctx, this.store.rotate(s.id, next));
     } catch (err) {
       // The old session ended meanwhile: there is nothing to carry over, the new id starts empty.
       if (!isGone(err)) throw err;

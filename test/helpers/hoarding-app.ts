@@ -2,7 +2,7 @@
 // new session, stores the request body's `value` in it and ties it to the user the body names,
 // which is the most memory one request can pin in the memory store. Started with the framework's
 // defaults (only a secret and a port), as a new user would start one.
-import { createApp, json, requestPlugin, session, status, type Context } from 'nova-ts';
+import { closeOnSignals, createApp, json, requestPlugin, session, status, type Context } from 'nova-ts';
 
 const app = createApp({
   port: Number(process.env.PORT),
@@ -29,4 +29,5 @@ async function hoard(ctx: Context) {
 }
 
 await app.listen();
+closeOnSignals(app);
 console.info(`hoarding app listening on ${process.env.PORT}`);

@@ -166,7 +166,7 @@ describe('session events', () => {
     assert.deepStrictEqual(lines, []);
     await new Promise((resolve) => setTimeout(resolve, 120));
     assert.equal(lines.length, 1);
-    assert.match(lines[0]!, /1000 new session\(s\) refused: the store is full/);
+    assert.match(lines[0]!, /1000 session write\(s\) refused: the store is full/);
   });
 });
 

@@ -16,7 +16,9 @@
  * Every rule is a merge of grow-only facts (larger stamps, kill flags, rotation targets), so the
  * order messages arrive in cannot change the result.
  */
+import { TimeQueue } from '../stores/time-queue.js';
 import { compareStamps, type Stamp } from './hlc.js';
+import { fieldBytes, metaBytes, RECORD_BYTES } from './record-bytes.js';
 import { addFact, Revocations, UserIndex, type FactWire, type RevocationWire } from './users-index.js';
 
 /** One key's latest edit. `text === null` is a deleted key, kept so an older write cannot undo it. */
@@ -41,6 +43,8 @@ export interface SessionRecord {
   binding: BindingWire | undefined;
   /** What every bind it ever had tells revocations (see `users-index.ts`). */
   facts: FactWire[];
+  /** The heap its keys, binding and facts take, estimated (`record-bytes.ts`). Local only. */
+  heap: number;
 }
 
 /** A session's tie to a user: `[userId, handle, boundAt, userAgent, ip, t, n]`; boundAt is a clock reading. */
@@ -85,6 +89,16 @@ export class ReplicaState {
   readonly records = new Map<string, SessionRecord>();
   /** Live sessions, the number `maxSessions` limits. */
   live = 0;
+  /**
+   * The heap the records take, estimated as they change (`record-bytes.ts`): the number
+   * `maxStoreBytes` limits. Grows with every edit, local or not; only local ones are refused.
+   */
+  bytes = 0;
+  /**
+   * Records in the order this node first heard of them, for evicting the oldest session tied to
+   * no user; slots of records bound, ended or forgotten since are skipped (`anonymous()`).
+   */
+  readonly arrivals = new TimeQueue<SessionRecord>();
   /** Touches that arrived before their session did (see `touch`). */
   private readonly early = new Map<string, number>();
   readonly users = new UserIndex();
@@ -109,6 +123,7 @@ export class ReplicaState {
     const old = record.fields.get(key);
     if (old === undefined || compareStamps(old, stamp) < 0) {
       record.bytes += entrySize(key, text) - (old === undefined ? 0 : entrySize(key, old.text));
+      this.grow(record, fieldBytes(key, text) - (old === undefined ? 0 : fieldBytes(key, old.text)));
       record.fields.set(key, { text, t: stamp.t, n: stamp.n });
       this.changed(id);
     }
@@ -121,8 +136,9 @@ export class ReplicaState {
   kill(id: string, created: number, depth = 0): void {
     let record = this.records.get(id);
     if (record === undefined) {
-      record = { id, created, lastSeen: created, diedAt: this.now(), fields: new Map(), killed: true, movedTo: undefined, bytes: 0, binding: undefined, facts: [] };
+      record = { id, created, lastSeen: created, diedAt: this.now(), fields: new Map(), killed: true, movedTo: undefined, bytes: 0, binding: undefined, facts: [], heap: 0 };
       this.records.set(id, record);
+      this.bytes += RECORD_BYTES;
       this.changed(id);
       return;
     }
@@ -135,6 +151,7 @@ export class ReplicaState {
     record.bytes = 0;
     record.binding = undefined;
     record.facts = [];
+    this.grow(record, -record.heap); // the record stays, as a tombstone
     const movedTo = record.movedTo;
     record.movedTo = undefined; // a dead end now: whatever reaches it is dropped
     if (movedTo !== undefined && depth < 64) for (const next of movedTo) this.kill(next, created, depth + 1);
@@ -181,6 +198,7 @@ export class ReplicaState {
   /** Merge a binding and facts into a record, and on to where it moved. */
   private absorb(record: SessionRecord, binding: BindingWire | null, facts: readonly FactWire[], created: number, lastSeen: number, depth: number): void {
     if (record.killed) return;
+    const before = metaBytes(record);
     let changed = false;
     if (binding !== null) {
       const ours = record.binding;
@@ -192,6 +210,7 @@ export class ReplicaState {
     }
     for (const fact of facts) changed = addFact(record.facts, [...fact]) || changed;
     if (!changed) return;
+    this.grow(record, metaBytes(record) - before);
     this.changed(record.id);
     this.users.file(record, isLive(record));
     if (record.movedTo !== undefined && depth < 64) {
@@ -227,9 +246,23 @@ export class ReplicaState {
   drop(id: string): void {
     const record = this.records.get(id);
     if (record !== undefined && isLive(record)) this.live--;
-    if (record !== undefined) this.users.remove(record);
+    if (record !== undefined) {
+      this.users.remove(record);
+      this.bytes -= RECORD_BYTES + record.heap;
+    }
     this.records.delete(id);
     this.changed(id);
+  }
+
+  /** True for a live record tied to no user, still held: one `arrivals` may evict. */
+  anonymous(record: SessionRecord): boolean {
+    return isLive(record) && record.binding === undefined && this.records.get(record.id) === record;
+  }
+
+  /** Count `delta` more bytes for `record`. */
+  private grow(record: SessionRecord, delta: number): void {
+    record.heap += delta;
+    this.bytes += delta;
   }
 
   /**
@@ -274,9 +307,11 @@ export class ReplicaState {
     if (record === undefined) {
       const touched = this.early.get(id);
       if (touched !== undefined) this.early.delete(id);
-      record = { id, created, lastSeen: Math.max(lastSeen, touched ?? 0), diedAt: 0, fields: new Map(), killed: false, movedTo: undefined, bytes: 0, binding: undefined, facts: [] };
+      record = { id, created, lastSeen: Math.max(lastSeen, touched ?? 0), diedAt: 0, fields: new Map(), killed: false, movedTo: undefined, bytes: 0, binding: undefined, facts: [], heap: 0 };
       this.records.set(id, record);
       this.live++;
+      this.bytes += RECORD_BYTES;
+      this.arrivals.push(record, this.now());
       this.changed(id);
     }
     return record;

@@ -14,6 +14,7 @@ import type { Json } from '../../results/result.js';
 import { Bus } from '../../pubsub/bus.js';
 import type { Unsubscribe } from '../../pubsub/transport.js';
 import { hashSessionId } from '../id-hash.js';
+import { ownCopy } from '../stores/memory-bytes.js';
 import { checkStoreOptions, encodeSessionValue, entryBytes, storeUnavailable, type CheckedStoreOptions, type SessionStoreOptions, type StoreReadiness } from '../store.js';
 import type { SessionMeta, SessionOwner, UserSessionInfo } from '../users.js';
 import { ReadBarrier } from './barrier.js';
@@ -24,6 +25,7 @@ import { Lease } from './lease.js';
 import { CatchUp } from './catchup.js';
 import { isOp, type Message, type Op } from './messages.js';
 import { Sequences } from './sequence.js';
+import { fieldBytes, RECORD_BYTES } from './record-bytes.js';
 import { isLive, ReplicaState, type FieldWire, type RecordWire, type SessionRecord } from './records.js';
 import { checkId, checkTimings, hashOf, notCaughtUp, type ReplicatedSessionStore, type ReplicatedStoreOptions, type ReplicationSettings } from './types.js';
 import { UserSessions, type StoreCore } from './user-sessions.js';
@@ -55,6 +57,7 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
   private readonly kills: Kills;
   /** Numbers on the shared channel, to find lost messages (sequence.ts). */
   private readonly seq: Sequences;
+  private evicted = 0;
 
   constructor(private readonly settings: ReplicationSettings) {
     this.bus = new Bus({ transport: settings.transport, secret: settings.secret, cluster: settings.cluster, warn: settings.warn });
@@ -95,6 +98,12 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
   }
   get indexedUsers(): number {
     return this.state.users.users;
+  }
+  get bytes(): number {
+    return this.state.bytes;
+  }
+  get evictions(): number {
+    return this.evicted;
   }
 
   async start(options: SessionStoreOptions): Promise<void> {
@@ -146,14 +155,19 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
     const text = encodeSessionValue(key, value);
     const added = entryBytes(key, text);
     const limit = this.options.maxSessionBytes;
+    const h = hashSessionId(id);
     // No barrier for an unknown id: if it died elsewhere, that tombstone still wins when it lands.
-    const record = this.writable(hashSessionId(id), now, added);
+    const record = this.writable(h, now, added);
+    const field = record?.fields.get(key);
     if (record !== undefined) {
-      const old = record.fields.get(key)?.text;
+      const old = field?.text;
       const bytes = record.bytes - (old === undefined || old === null ? 0 : entryBytes(key, old)) + added;
       if (bytes > limit) throw errors.sessionTooLarge(bytes, limit);
     }
-    await this.issue(['s', hashSessionId(id), key, text, ...this.stamp(), ...this.times(record, now)]);
+    const growth = (record === undefined ? RECORD_BYTES : 0) + fieldBytes(key, text) - (field === undefined ? 0 : fieldBytes(key, field.text));
+    this.reserve(growth, record === undefined, h);
+    // A copy: the caller's key may be a slice of a request body, which it would keep alive.
+    await this.issue(['s', h, field === undefined ? ownCopy(key) : key, text, ...this.stamp(), ...this.times(record, now)]);
   }
 
   async deleteValue(id: string, key?: string): Promise<void> {
@@ -181,6 +195,7 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
     const record = await this.lookup(from);
     if (record === undefined) return;
     if (!isLive(record)) throw errors.sessionGone();
+    this.reserve(RECORD_BYTES + record.heap, false, from); // the old id keeps its keys (records.ts)
     const fields: FieldWire[] = [];
     for (const [key, f] of record.fields) fields.push([key, f.text, f.t, f.n]);
     const binding = record.binding === undefined ? null : record.binding;
@@ -253,11 +268,48 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
       return record;
     }
     if (bytes > this.options.maxSessionBytes) throw errors.sessionTooLarge(bytes, this.options.maxSessionBytes);
-    if (this.state.live >= this.options.maxSessions) {
-      this.sweep(1); // full: expired sessions go first, live ones are never evicted
-      if (this.state.live >= this.options.maxSessions) throw errors.sessionStoreFull(this.options.maxSessions);
-    }
     return undefined;
+  }
+
+  /**
+   * Make room for a write made here that adds `growth` bytes (and a session when `fresh`), or
+   * refuse it with `NOVA_ERR_SESSION_STORE_FULL`. Expired sessions go first, then sessions tied to
+   * no user, in the order this node heard of them, never `keep` (the hashed id being written);
+   * sessions tied to a user are never evicted. Tombstones are not forgotten early, as the memory
+   * store does: here they are what keeps nodes converging. Writes from peers never come here.
+   */
+  reserve(growth: number, fresh: boolean, keep: string | undefined): void {
+    const { maxSessions, maxStoreBytes } = this.options;
+    const countFull = () => fresh && this.state.live >= maxSessions;
+    const bytesFull = () => growth > 0 && this.state.bytes + growth > maxStoreBytes;
+    if (!countFull() && !bytesFull()) return;
+    this.sweep(1);
+    if (keep !== undefined && this.state.get(keep) !== undefined && !isLive(this.state.get(keep)!)) throw errors.sessionGone();
+    while (countFull()) if (!this.evictAnonymous(keep)) throw errors.sessionStoreFull(maxSessions, 'sessions');
+    while (bytesFull()) if (!this.evictAnonymous(keep)) throw errors.sessionStoreFull(maxStoreBytes, 'bytes');
+  }
+
+  /** End the oldest live session tied to no user (not `keep`) everywhere, as an expiry does; false when there is none. */
+  private evictAnonymous(keep: string | undefined): boolean {
+    const queue = this.state.arrivals;
+    let kept: SessionRecord | undefined;
+    let evicted = false;
+    for (let r = queue.entry; r !== undefined; r = queue.entry) {
+      queue.shift();
+      if (!this.state.anonymous(r)) continue;
+      if (r.id === keep) {
+        kept = r;
+        continue;
+      }
+      const op: Op = ['k', r.id, ...this.stamp(), r.created];
+      this.apply(op);
+      this.background(this.send(op), 'publishing an eviction');
+      this.evicted++;
+      evicted = true;
+      break;
+    }
+    if (kept !== undefined) queue.push(kept, this.now()); // in use: to the back
+    return evicted;
   }
 
   /** `[created, lastSeen]` for a write: a write is use, rewritten past the touch interval. */
@@ -473,6 +525,9 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
   private sweep(budgetMs: number): void {
     if (!this.running) return;
     this.state.capTombstones(this.options.maxSessions); // bounded like live sessions (records.ts)
+    for (let r = this.state.arrivals.entry; r !== undefined && !this.state.anonymous(r); r = this.state.arrivals.entry) {
+      this.state.arrivals.shift(); // bound, ended or forgotten since it arrived
+    }
     this.seq.prune(10 * this.settings.leaseMs); // crashed peers never say goodbye
     const now = this.now();
     const deadline = performance.now() + budgetMs;

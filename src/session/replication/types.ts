@@ -70,6 +70,13 @@ export interface ReplicatedSessionStore extends Omit<SessionStore, keyof Session
   dump(): RecordWire[];
   /** Users with sessions (or rotated-away ids) filed in this node's per-user index. */
   readonly indexedUsers: number;
+  /**
+   * The heap this node's records take, estimated as they change: the number `maxStoreBytes`
+   * limits for writes made here. Writes from peers are applied whatever it says.
+   */
+  readonly bytes: number;
+  /** Sessions tied to no user that this node ended to make room for its own writes. */
+  readonly evictions: number;
 }
 
 /**

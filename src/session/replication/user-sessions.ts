@@ -6,6 +6,8 @@
 import type { CheckedStoreOptions } from '../store.js';
 import { checkUserId, MAX_USER_AGENT_LENGTH, newHandle, type SessionMeta, type SessionOwner, type SessionUserIndex, type UserSessionInfo } from '../users.js';
 import { hashSessionId } from '../id-hash.js';
+import { heapOf, ownCopy } from '../stores/memory-bytes.js';
+import { FACT_BYTES, RECORD_BYTES, REPLICA_BINDING_BYTES } from './record-bytes.js';
 import type { Op } from './messages.js';
 import { isLive, type BindingWire, type ReplicaState, type SessionRecord } from './records.js';
 import { checkId, hashOf, notCaughtUp } from './types.js';
@@ -26,6 +28,8 @@ export interface StoreCore {
   lookup(h: string): Promise<SessionRecord | undefined>;
   /** The record a write goes to (undefined: a new session); throws as every write does. */
   writable(h: string, now: number, bytes: number): SessionRecord | undefined;
+  /** Make room for a write made here (the byte budget, the session cap), or throw `NOVA_ERR_SESSION_STORE_FULL`. */
+  reserve(growth: number, fresh: boolean, keep: string | undefined): void;
   times(record: SessionRecord | undefined, now: number): [number, number];
   /** Wait for edits in flight; false when this node could not confirm it is caught up. */
   barrier(): Promise<boolean>;
@@ -36,8 +40,9 @@ export interface StoreCore {
   stamp(): [number, string];
 }
 
+// A copy, not a slice: a slice of a request header or body keeps the whole of it alive.
 function clip(value: unknown, length: number): string | null {
-  return typeof value === 'string' ? value.slice(0, length) : null;
+  return typeof value === 'string' ? ownCopy(value.slice(0, length)) : null;
 }
 
 /**
@@ -56,9 +61,13 @@ export class UserSessions implements SessionUserIndex {
     checkUserId(userId);
     const h = hashSessionId(id);
     const record = this.core.writable(h, now, 0);
+    const userAgent = clip(meta?.userAgent, MAX_USER_AGENT_LENGTH);
+    const ip = clip(meta?.ip, MAX_USER_AGENT_LENGTH);
+    const grows = REPLICA_BINDING_BYTES + FACT_BYTES + 2 * heapOf(userId) + heapOf(userAgent ?? undefined) + heapOf(ip ?? undefined);
+    this.core.reserve((record === undefined ? RECORD_BYTES : 0) + grows, record === undefined, h);
     const handle = newHandle();
     const [t, n] = this.core.stamp();
-    const binding: BindingWire = [userId, handle, t, clip(meta?.userAgent, MAX_USER_AGENT_LENGTH), clip(meta?.ip, MAX_USER_AGENT_LENGTH), t, n];
+    const binding: BindingWire = [ownCopy(userId), handle, t, userAgent, ip, t, n];
     const bound = this.core.issue(['b', h, binding, ...this.core.times(record, now)]);
     await Promise.all([bound, this.capUser(userId, h)]);
     return handle;

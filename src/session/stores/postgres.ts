@@ -228,7 +228,7 @@ class PostgresStore extends PostgresUsers implements PostgresSessionStore {
  * per-user index with revocation stamps, and a sweeper on an unref'd timer that removes expired
  * sessions, old tombstones and old stamps in bounded batches.
  *
- * `maxSessions` is not enforced: counting live rows on every new session is not cheap.
+ * `maxSessions` is not enforced: counting live rows on every new session is not cheap. Nor is `maxStoreBytes`: the sessions are in the database, not in this process.
  *
  * @example
  * ```ts

@@ -316,7 +316,7 @@ class RedisStore implements RedisSessionStore {
  * The Redis session store: one hash per session keyed by the hashed id, per-key fields, one Lua
  * script (one round trip) per operation, idle and absolute expiry from stored timestamps and Redis
  * TTLs, atomic rotation and tombstones, sessions per user (index, revocation stamp, cap) and the
- * atomic take. `redis` is loaded only when the store starts. `maxSessions` is not enforced.
+ * atomic take. `redis` is loaded only when the store starts. `maxSessions` and `maxStoreBytes` are not enforced (the sessions are in Redis, not in this process).
  * Sessions written by versions that keyed by the raw id are simply not found.
  *
  * @example
