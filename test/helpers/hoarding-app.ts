@@ -7,7 +7,11 @@ import { closeOnSignals, createApp, json, requestPlugin, session, status, type C
 const app = createApp({
   port: Number(process.env.PORT),
   host: '127.0.0.1',
-  session: { secrets: [process.env.SESSION_SECRET ?? 'hoarding-app-secret-0123456789abcdefgh'] },
+  session: {
+    secrets: [process.env.SESSION_SECRET ?? 'hoarding-app-secret-0123456789abcdefgh'],
+    // Unset in the tests (the default is what they try); set by hand to measure other budgets.
+    ...(process.env.SESSION_MAX_STORE_BYTES ? { maxStoreBytes: Number(process.env.SESSION_MAX_STORE_BYTES) } : {}),
+  },
   plugins: [requestPlugin()],
   routes: [
     {
