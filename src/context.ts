@@ -89,7 +89,7 @@ export class Context<AuthData = any> {
 
   /** The host the client asked for: `Host`, or HTTP/2's `:authority`. */
   get host(): string | undefined {
-    return requestHost(this.req);
+    return requestHost(this.req.headers);
   }
 
   /** The query string as an object; repeated keys become arrays. Parsed on first use. */

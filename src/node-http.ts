@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 
 /**
@@ -16,14 +16,15 @@ export function isHttp2(req: NodeRequest): req is Http2ServerRequest {
 }
 
 /**
- * The host the client asked for: `Host`, or on HTTP/2 the `:authority` pseudo-header (a client may
- * send either; browsers send `:authority` only).
+ * The host the client asked for: HTTP/2's `:authority` pseudo-header, else `Host` (browsers send
+ * only `:authority` over HTTP/2; where a client sends both, RFC 9113 §8.3.1 makes `:authority` the
+ * one that counts). One function, so the context and cross-origin protection agree.
  */
-export function requestHost(req: NodeRequest): string | undefined {
-  const host = req.headers.host;
-  if (host !== undefined && host !== '') return host;
-  const authority = (req.headers as Record<string, string | string[] | undefined>)[':authority'];
-  return typeof authority === 'string' && authority !== '' ? authority : undefined;
+export function requestHost(headers: IncomingHttpHeaders): string | undefined {
+  const authority = (headers as Record<string, string | string[] | undefined>)[':authority'];
+  if (typeof authority === 'string' && authority !== '') return authority;
+  const host = headers.host;
+  return host === undefined || host === '' ? undefined : host;
 }
 
 /**

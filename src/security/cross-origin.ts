@@ -4,6 +4,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context } from '../context.js';
 import { errors } from '../errors.js';
+import { requestHost } from '../node-http.js';
 import type { Plugin } from '../plugins/plugin.js';
 import { normaliseOrigin } from './origin.js';
 
@@ -105,7 +106,5 @@ function appHost(headers: IncomingHttpHeaders, trustProxy: boolean): string | un
     const last = joined?.slice(joined.lastIndexOf(',') + 1).trim();
     if (last !== undefined && last !== '') return last;
   }
-  const authority = (headers as Record<string, string | string[] | undefined>)[':authority'];
-  if (typeof authority === 'string' && authority !== '') return authority;
-  return headers.host === '' ? undefined : headers.host;
+  return requestHost(headers);
 }
