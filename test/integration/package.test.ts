@@ -89,6 +89,23 @@ describe('the packed package', () => {
     assert.deepEqual(broken, []);
   });
 
+  it('holds no module that the package entry points do not reach (no harness or fixture only tests use)', () => {
+    // By module (`x` for x.js and x.d.ts): a type-only module compiles to an empty x.js that only
+    // declarations import.
+    const reached = new Set<string>();
+    const queue = ['dist/src/index', 'dist/src/testing/index'];
+    for (let module = queue.pop(); module !== undefined; module = queue.pop()) {
+      if (reached.has(module)) continue;
+      reached.add(module);
+      for (const file of [`${module}.js`, `${module}.d.ts`].filter((f) => files.includes(f))) {
+        for (const specifier of relativeImports(readFileSync(join(unpacked, file), 'utf8'))) {
+          queue.push(posix.normalize(posix.join(posix.dirname(file), specifier)).replace(/\.js$/, ''));
+        }
+      }
+    }
+    assert.deepEqual(files.filter((f) => f.endsWith('.js') && !reached.has(f.slice(0, -'.js'.length))), []);
+  });
+
   it('ships README.md and docs/, and the README links into docs/ resolve inside the package', () => {
     assert.ok(files.includes('README.md'));
     assert.ok(files.includes('docs/sessions.md'));
