@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { NovaError } from '../errors.js';
 import { correlationId } from './correlation-id.js';
-import { send, sendRaw, serve, type Harness } from './test-harness.js';
+import { send, sendRaw, serve, type Harness } from '../../test/helpers/plugin-harness.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

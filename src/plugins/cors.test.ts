@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { NovaError } from '../errors.js';
 import { cors, type CorsOptions } from './cors.js';
 import type { Plugin } from './plugin.js';
-import { send, serve, type Harness } from './test-harness.js';
+import { send, serve, type Harness } from '../../test/helpers/plugin-harness.js';
 
 const APP = 'https://app.example';
 const EVIL = 'https://evil.example';

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { NovaError } from '../errors.js';
 import { requestPlugin } from './request.js';
-import { chunk, send, sendRaw, serve, type Harness } from './test-harness.js';
+import { chunk, send, sendRaw, serve, type Harness } from '../../test/helpers/plugin-harness.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 const FORM_TYPE = { 'content-type': 'application/x-www-form-urlencoded' };

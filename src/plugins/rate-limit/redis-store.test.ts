@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { createClient } from 'redis';
 import { createApp, type App } from '../../app.js';
 import { json } from '../../results/result.js';
-import { whenRedis } from '../../session/stores/redis-test-gate.js';
+import { whenRedis } from '../../../test/helpers/redis-gate.js';
 import { rateLimit } from '../rate-limit.js';
 import { memoryRateLimitStore } from './memory-store.js';
 import { redisRateLimitStore } from './redis-store.js';

@@ -1,5 +1,5 @@
 /**
- * The cluster transport, in a real node:cluster app (`cluster.fixture.ts`) whose primary reports
+ * The cluster transport, in a real node:cluster app (`test/helpers/cluster.fixture.ts`) whose primary reports
  * here as JSON lines: fan-out to every worker, per-publisher order, acknowledged-before-seen, the
  * conformance suite inside a worker, and the errors when the cluster or its hub is missing.
  */
@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { clusterTransport } from './cluster.js';
 
-const fixture = fileURLToPath(new URL('./cluster.fixture.js', import.meta.url));
+const fixture = fileURLToPath(new URL('../../../test/helpers/cluster.fixture.js', import.meta.url));
 
 interface Line {
   type: string;

@@ -1,5 +1,5 @@
 /**
- * The NATS transport: the shared engine scenarios (`engine-scenarios.ts`: conformance against the
+ * The NATS transport: the shared engine scenarios (`test/helpers/transport-engine-scenarios.ts`: conformance against the
  * NATS server at NATS_URL, default nats://127.0.0.1:4222, and outages of a nats-server of its
  * own), plus what only NATS has: a connection passed in, and channels that must be subjects.
  * Without NATS (or the nats-server binary) these tests fail under CI (CI=true) and are skipped
@@ -9,7 +9,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from '@nats-io/transport-node';
 import { rejectsWith } from '../../testing/session-store.lifecycle.js';
-import { engineTransportScenarios, roundTrip } from './engine-scenarios.js';
+import { engineTransportScenarios, roundTrip } from '../../../test/helpers/transport-engine-scenarios.js';
 import { natsTransport } from './nats.js';
 
 const servers = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';

@@ -1,5 +1,5 @@
 /**
- * The Redis transport: the shared engine scenarios (`engine-scenarios.ts`: conformance against the
+ * The Redis transport: the shared engine scenarios (`test/helpers/transport-engine-scenarios.ts`: conformance against the
  * Redis at REDIS_URL, default redis://127.0.0.1:6379, and outages of a redis-server of its own),
  * plus what only Redis has: a client passed in. Without Redis (or the redis-server binary) these
  * tests fail under CI (CI=true) and are skipped elsewhere.
@@ -7,7 +7,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient } from 'redis';
-import { engineTransportScenarios, roundTrip } from './engine-scenarios.js';
+import { engineTransportScenarios, roundTrip } from '../../../test/helpers/transport-engine-scenarios.js';
 import { redisTransport } from './redis.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

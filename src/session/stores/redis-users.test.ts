@@ -12,7 +12,7 @@ import { generateSessionId } from '../id.js';
 import { hashSessionId } from '../id-hash.js';
 import type { SessionStoreOptions } from '../store.js';
 import { redisStore } from './redis.js';
-import { whenRedis } from './redis-test-gate.js';
+import { whenRedis } from '../../../test/helpers/redis-gate.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `nova-test:${randomUUID()}:`;

@@ -13,11 +13,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { freePort } from '../../../test/helpers/outage.js';
-import { reachable, skipUnlessReachable } from '../../../test/helpers/service.js';
-import { rejectsWith } from '../../testing/session-store.lifecycle.js';
-import { transportSuite } from '../../testing/transport.suite.js';
-import type { Transport } from '../transport.js';
+import { freePort } from './outage.js';
+import { reachable, skipUnlessReachable } from './service.js';
+import { rejectsWith } from '../../src/testing/session-store.lifecycle.js';
+import { transportSuite } from '../../src/testing/transport.suite.js';
+import type { Transport } from '../../src/pubsub/transport.js';
 
 const UNAVAILABLE = 'NOVA_ERR_PUBSUB_UNAVAILABLE';
 

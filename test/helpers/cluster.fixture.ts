@@ -11,8 +11,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import { once } from 'node:events';
 import { after, describe } from 'node:test';
-import { transportSuite } from '../../testing/transport.suite.js';
-import { clusterHub, clusterTransport } from './cluster.js';
+import { transportSuite } from '../../src/testing/transport.suite.js';
+import { clusterHub, clusterTransport } from '../../src/pubsub/transports/cluster.js';
 
 type Mode = 'exchange' | 'suite' | 'no-hub';
 const mode = process.argv[2] as Mode;

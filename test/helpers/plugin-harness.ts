@@ -6,9 +6,9 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Context } from '../context.js';
-import { NovaError } from '../errors.js';
-import { runPhase, type Plugin } from './plugin.js';
+import { Context } from '../../src/context.js';
+import { NovaError } from '../../src/errors.js';
+import { runPhase, type Plugin } from '../../src/plugins/plugin.js';
 
 export interface Harness {
   readonly port: number;
