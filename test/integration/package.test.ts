@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -47,7 +47,8 @@ describe('the packed package', () => {
     const copy = join(work, 'repo');
     mkdirSync(copy);
     // Everything `files` could pick from, so a too-wide `files` shows up here.
-    for (const entry of ['package.json', 'README.md', 'docs', 'dist', 'scripts']) {
+    for (const entry of ['package.json', 'README.md', 'docs', 'dist', 'scripts', 'bench/README.md']) {
+      mkdirSync(dirname(join(copy, entry)), { recursive: true });
       cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
     }
     const out = join(work, 'out');
@@ -106,11 +107,12 @@ describe('the packed package', () => {
     assert.deepEqual(files.filter((f) => f.endsWith('.js') && !reached.has(f.slice(0, -'.js'.length))), []);
   });
 
-  it('ships README.md and docs/, and the README links into docs/ resolve inside the package', () => {
+  it('ships README.md, docs/ and bench/README.md, and the links between them resolve inside the package', () => {
     assert.ok(files.includes('README.md'));
     assert.ok(files.includes('docs/sessions.md'));
     const readme = readFileSync(join(unpacked, 'README.md'), 'utf8');
-    const links = [...readme.matchAll(/\]\((docs\/[^)#\s]+)/g)].map((m) => m[1]!);
+    const links = [...readme.matchAll(/\]\(((?:docs|bench)\/[^)#\s]+)/g)].map((m) => m[1]!);
+    assert.ok(links.includes('bench/README.md'), 'README links to the recorded benchmark results');
     assert.ok(links.length > 0, 'README links to no docs/ page');
     assert.deepEqual(links.filter((link) => !files.includes(link)), []);
     const docLinks: string[] = [];
@@ -118,7 +120,7 @@ describe('the packed package', () => {
       const text = readFileSync(join(unpacked, doc), 'utf8');
       for (const [, link] of text.matchAll(/\]\(([^)#\s:]+\.md)(?:#[^)]*)?\)/g)) {
         const target = posix.normalize(posix.join(posix.dirname(doc), link!));
-        if (target.startsWith('docs/') && !files.includes(target)) docLinks.push(`${doc} → ${link}`);
+        if (!files.includes(target)) docLinks.push(`${doc} → ${link}`);
       }
     }
     assert.deepEqual(docLinks, []);
