@@ -66,6 +66,9 @@ describe('loadConfig', () => {
 
   it('refuses an idle timeout longer than the absolute one', () => {
     assert.throws(() => loadConfig({ routes, session: { idleTimeout: 3600, absoluteTimeout: 600 } }), /"session.idleTimeout": must not exceed absoluteTimeout \(600 seconds\)/);
+    // Only absoluteTimeout given, shorter than the default idle timeout: the idle timeout follows it.
+    assert.equal(loadConfig({ routes, session: { absoluteTimeout: 600 } }).session.idleTimeout, 600);
+    assert.equal(loadConfig({ routes }).session.idleTimeout, 1800);
   });
 
   it('names an unknown key, also a nested one (typos are errors, not ignored)', () => {

@@ -37,8 +37,8 @@ const sessionSchema = z
     maxAge: z.number().int().positive().optional(),
     /** Send the cookie only once something is written to the session. */
     cookieOnWrite: z.boolean().default(false),
-    /** Seconds of inactivity after which a session is gone. */
-    idleTimeout: z.number().positive().default(30 * 60),
+    /** Seconds of inactivity after which a session is gone; default 1800, or absoluteTimeout if shorter. */
+    idleTimeout: z.number().positive().optional(),
     /** Seconds after creation after which a session is gone, active or not. */
     absoluteTimeout: z.number().positive().default(8 * 60 * 60),
     /** Seconds between two refreshes of an unchanged session's idle timer; default: 60, at most a tenth of idleTimeout. */
@@ -67,14 +67,18 @@ const sessionSchema = z
     if (s.hostPrefix && s.secure === false) ctx.addIssue({ code: 'custom', path: ['secure'], message: 'the __Host- prefix requires Secure' });
     if (s.sameSite === 'none' && s.secure === false) ctx.addIssue({ code: 'custom', path: ['sameSite'], message: 'SameSite=None requires Secure' });
     // Timeouts are in seconds; one given in milliseconds by mistake is a thousand times too long.
-    const idle = secondsProblem(s.idleTimeout, MAX_IDLE_TIMEOUT, '7 days');
+    const idle = s.idleTimeout === undefined ? undefined : secondsProblem(s.idleTimeout, MAX_IDLE_TIMEOUT, '7 days');
     if (idle !== undefined) ctx.addIssue({ code: 'custom', path: ['idleTimeout'], message: idle });
     const absolute = secondsProblem(s.absoluteTimeout, MAX_ABSOLUTE_TIMEOUT, 'a year');
     if (absolute !== undefined) ctx.addIssue({ code: 'custom', path: ['absoluteTimeout'], message: absolute });
-    if (idle === undefined && absolute === undefined && s.idleTimeout > s.absoluteTimeout) {
+    if (idle === undefined && absolute === undefined && s.idleTimeout !== undefined && s.idleTimeout > s.absoluteTimeout) {
       ctx.addIssue({ code: 'custom', path: ['idleTimeout'], message: `must not exceed absoluteTimeout (${s.absoluteTimeout} seconds): a session ends at its absolute timeout anyway` });
     }
-  });
+  })
+  // The default idle timeout gives way to a shorter absolute one rather than being refused.
+  .transform((s) => ({ ...s, idleTimeout: s.idleTimeout ?? Math.min(DEFAULT_IDLE_TIMEOUT, s.absoluteTimeout) }));
+
+const DEFAULT_IDLE_TIMEOUT = 30 * 60;
 
 /** Longest `session.idleTimeout`, in seconds: 7 days. */
 export const MAX_IDLE_TIMEOUT = 7 * 24 * 60 * 60;
