@@ -17,7 +17,7 @@ export function checkPluginOrder(plugins: readonly Plugin[], warn: (message: str
     warn(
       `plugin "${needer.name}" runs before plugin "${reader.name}", which reads the request body: ` +
         `"${needer.name}" cannot see ${needer.needsBody}, so requests that carry it only in the body are refused. ` +
-        `Put "${reader.name}" first (plugins: [requestPlugin(), csrf()]).`,
+        `Put "${reader.name}" first${needer.name === 'csrf' && reader.name === 'request' ? ' (plugins: [requestPlugin(), csrf()])' : ''}.`,
     );
   });
 }

@@ -11,7 +11,7 @@ export const ROUTE_OPTION_KEYS = ['methods'] as const;
  */
 export function checkGroupShape(group: object, where: string): void {
   const unknown = Object.keys(group).find((key) => !(GROUP_KEYS as readonly string[]).includes(key));
-  if (unknown !== undefined) throw errors.routeInvalid(where, unknownKey(unknown, GROUP_KEYS));
+  if (unknown !== undefined) throw errors.routeInvalid(where, unknownKey('key', unknown, GROUP_KEYS));
   const plugins = (group as { plugins?: unknown }).plugins;
   if (plugins === undefined) return;
   if (!Array.isArray(plugins)) throw errors.routeInvalid(where, '`plugins` must be an array of plugins');
@@ -32,13 +32,13 @@ export function checkRouteOptions(options: unknown, where: string): void {
     throw errors.routeInvalid(where, 'the route options must be an object such as { methods: [\'get\'] }');
   }
   const unknown = Object.keys(options).find((key) => !(ROUTE_OPTION_KEYS as readonly string[]).includes(key));
-  if (unknown !== undefined) throw errors.routeInvalid(where, unknownKey(unknown, ROUTE_OPTION_KEYS));
+  if (unknown !== undefined) throw errors.routeInvalid(where, unknownKey('option', unknown, ROUTE_OPTION_KEYS));
 }
 
-function unknownKey(key: string, known: readonly string[]): string {
+function unknownKey(what: 'key' | 'option', key: string, known: readonly string[]): string {
   const guess = closest(key, known);
   const hint = guess === undefined ? '' : ` (did you mean ${guess}?)`;
-  return `unknown option "${key}"${hint}; known: ${known.join(', ')}`;
+  return `unknown ${what} "${key}"${hint}; known: ${known.join(', ')}`;
 }
 
 /** The known key a typo most likely meant: within a third of its length in edits, case ignored. */

@@ -36,8 +36,8 @@ describe('Router', () => {
   });
 
   it('refuses unknown keys on a route group, with a hint, and plugins that are not plugins', () => {
-    rejects([{ securty: () => true, routes: [] }], 'NOVA_ERR_ROUTE_INVALID', /group #0: unknown option "securty" \(did you mean security\?\)/);
-    rejects([{ routes: [] }, { plugin: [], routes: [] }], 'NOVA_ERR_ROUTE_INVALID', /group #1: unknown option "plugin" \(did you mean plugins\?\)/);
+    rejects([{ securty: () => true, routes: [] }], 'NOVA_ERR_ROUTE_INVALID', /group #0: unknown key "securty" \(did you mean security\?\)/);
+    rejects([{ routes: [] }, { plugin: [], routes: [] }], 'NOVA_ERR_ROUTE_INVALID', /group #1: unknown key "plugin" \(did you mean plugins\?\)/);
     rejects([{ prefx: '/a', routes: [] }], 'NOVA_ERR_ROUTE_INVALID', /did you mean prefix\?/);
     rejects([{ plugins: {}, routes: [] }], 'NOVA_ERR_ROUTE_INVALID', /`plugins` must be an array/);
     rejects([{ plugins: [() => {}], routes: [] }], 'NOVA_ERR_ROUTE_INVALID', /`plugins\[0\]` is not a plugin/);
