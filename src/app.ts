@@ -72,7 +72,7 @@ export function createApp(input: NovaConfigInput): App {
   // Validated by loadConfig already, so this resolves.
   const securityHeaders = resolveSecurityHeaders(config.securityHeaders) as ResolvedSecurityHeaders;
   const crossOrigin = config.crossOrigin && { ...config.crossOrigin, trustProxy: config.trustProxy };
-  const router = new Router(config.plugins, { securityHeaders, crossOrigin });
+  const router = new Router(config.plugins, { securityHeaders, crossOrigin, logger: config.logger });
   router.add(typeof config.routes === 'function' ? config.routes(config.environment) : config.routes);
   const sessions = config.useSessions ? new SessionManager(config) : undefined;
   const rt: Runtime = {

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { z } from 'zod';
 import { errors } from './errors.js';
 import type { Plugin } from './plugins/plugin.js';
@@ -36,8 +37,8 @@ const sessionSchema = z
     maxAge: z.number().int().positive().optional(),
     /** Send the cookie only once something is written to the session. */
     cookieOnWrite: z.boolean().default(false),
-    /** Seconds of inactivity after which a session is gone. */
-    idleTimeout: z.number().positive().default(30 * 60),
+    /** Seconds of inactivity after which a session is gone; default 1800, or absoluteTimeout if shorter. */
+    idleTimeout: z.number().positive().optional(),
     /** Seconds after creation after which a session is gone, active or not. */
     absoluteTimeout: z.number().positive().default(8 * 60 * 60),
     /** Seconds between two refreshes of an unchanged session's idle timer; default: 60, at most a tenth of idleTimeout. */
@@ -65,7 +66,30 @@ const sessionSchema = z
     if (s.hostPrefix && s.path !== '/') ctx.addIssue({ code: 'custom', path: ['path'], message: 'the __Host- prefix requires Path=/' });
     if (s.hostPrefix && s.secure === false) ctx.addIssue({ code: 'custom', path: ['secure'], message: 'the __Host- prefix requires Secure' });
     if (s.sameSite === 'none' && s.secure === false) ctx.addIssue({ code: 'custom', path: ['sameSite'], message: 'SameSite=None requires Secure' });
-  });
+    // Timeouts are in seconds; one given in milliseconds by mistake is a thousand times too long.
+    const idle = s.idleTimeout === undefined ? undefined : secondsProblem(s.idleTimeout, MAX_IDLE_TIMEOUT, '7 days');
+    if (idle !== undefined) ctx.addIssue({ code: 'custom', path: ['idleTimeout'], message: idle });
+    const absolute = secondsProblem(s.absoluteTimeout, MAX_ABSOLUTE_TIMEOUT, 'a year');
+    if (absolute !== undefined) ctx.addIssue({ code: 'custom', path: ['absoluteTimeout'], message: absolute });
+    if (idle === undefined && absolute === undefined && s.idleTimeout !== undefined && s.idleTimeout > s.absoluteTimeout) {
+      ctx.addIssue({ code: 'custom', path: ['idleTimeout'], message: `must not exceed absoluteTimeout (${s.absoluteTimeout} seconds): a session ends at its absolute timeout anyway` });
+    }
+  })
+  // The default idle timeout gives way to a shorter absolute one rather than being refused.
+  .transform((s) => ({ ...s, idleTimeout: s.idleTimeout ?? Math.min(DEFAULT_IDLE_TIMEOUT, s.absoluteTimeout) }));
+
+const DEFAULT_IDLE_TIMEOUT = 30 * 60;
+
+/** Longest `session.idleTimeout`, in seconds: 7 days. */
+export const MAX_IDLE_TIMEOUT = 7 * 24 * 60 * 60;
+/** Longest `session.absoluteTimeout`, in seconds: 365 days. */
+export const MAX_ABSOLUTE_TIMEOUT = 365 * 24 * 60 * 60;
+
+function secondsProblem(value: number, max: number, maxInWords: string): string | undefined {
+  if (value <= max) return undefined;
+  const guess = value / 1000 >= 1 ? ` (did you mean ${Math.round(value / 1000)}?)` : '';
+  return `${value} seconds is over ${maxInWords} — session timeouts are in seconds${guess}`;
+}
 
 // Browsers send one spelling of an origin and compare exactly: keep that spelling.
 const origin = z
@@ -114,6 +138,18 @@ const serverSchema = z
     if (s.headersTimeout > s.requestTimeout) ctx.addIssue({ code: 'custom', path: ['headersTimeout'], message: `must not exceed requestTimeout (${s.requestTimeout} ms): the headers are part of the request` });
     if (s.bodyTimeout > s.requestTimeout) ctx.addIssue({ code: 'custom', path: ['bodyTimeout'], message: `must not exceed requestTimeout (${s.requestTimeout} ms): the body is part of the request` });
   });
+
+/** A views directory that is missing fails now, naming the path, not at the first render. */
+function checkViewsDir(dir: string, ctx: z.RefinementCtx): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `the views directory ${JSON.stringify(dir)} does not exist` });
+    return;
+  }
+  if (!isDirectory) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(dir)} is not a directory` });
+}
 
 const pem = z.union([z.string().min(1), z.instanceof(Buffer)], { message: 'expected PEM text (a string or a Buffer)' });
 
@@ -165,7 +201,11 @@ const configSchema = z
     crossOrigin: crossOriginSchema.default(() => ({ trustedOrigins: [] })),
     /** Milliseconds to let in-flight requests finish on shutdown. */
     shutdownTimeout: z.number().int().nonnegative().default(15_000),
-    views: z.object({ dir: z.string().min(1), extension: z.string().regex(/^\.[\w.-]+$/).default('.html') }).strict().optional(),
+    /** Where views are read from; the directory must exist when the app is created. */
+    views: z
+      .object({ dir: z.string().min(1).superRefine(checkViewsDir), extension: z.string().regex(/^\.[\w.-]+$/).default('.html') })
+      .strict()
+      .optional(),
     /** Timeouts and connection limits of the server `listen` starts (see docs/server.md). */
     server: serverSchema.default(() => serverSchema.parse({})),
     /** Key and certificate: serve HTTPS with HTTP/2 (and HTTP/1.1 by ALPN). Omitted: plain HTTP/1.1. */

@@ -45,6 +45,12 @@ export const errors = {
   pluginInvalid: define('NOVA_ERR_PLUGIN_INVALID', 500, (name: string, problem: string) => `plugin "${name}": ${problem}`),
   viewNotFound: define('NOVA_ERR_VIEW_NOT_FOUND', 500, (name: string, dir: string) => `view "${name}" not found in ${dir}`),
   viewName: define('NOVA_ERR_VIEW_NAME', 500, (name: string) => `view name "${name}" refused: it must be a relative path inside the views directory (no "..", no absolute path)`),
+  viewUnnamed: define(
+    'NOVA_ERR_VIEW_UNNAMED',
+    500,
+    (path: string) =>
+      `the view for "${path}" has no name: its controller has none to find the view by (an inline arrow); name the view, view(data, { view: 'name' }), or the function`,
+  ),
   viewsNotConfigured: define('NOVA_ERR_VIEWS_NOT_CONFIGURED', 500, () => 'a controller returned a view but no views directory is configured (config.views.dir)'),
 
   // request time

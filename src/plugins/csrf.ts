@@ -79,6 +79,7 @@ export function csrf(options: CsrfOptions = {}): Plugin {
 
   return {
     name: NAME,
+    needsBody: `the ${field} form field`,
     preRequest(ctx) {
       if (SAFE.has(ctx.method)) return;
       const sessions = manager(ctx);
@@ -88,7 +89,7 @@ export function csrf(options: CsrfOptions = {}): Plugin {
         return errors.csrfRejected(reason);
       };
       const given = tokenIn(ctx, header, field);
-      if (given === undefined) throw refuse(`no token in the ${header} header or the ${field} field`);
+      if (given === undefined) throw refuse(`no token in the ${header} header or the ${field} field${unreadBodyHint(ctx, field)}`);
       if (!TOKEN.test(given)) throw refuse('the token is malformed');
       const bytes = Buffer.from(given, 'base64url');
       const mac = Buffer.alloc(MAC_BYTES);
@@ -113,6 +114,17 @@ function tokenIn(ctx: Context, header: string, field: string): string | undefine
     if (typeof fromJson === 'string') return fromJson;
   }
   return undefined;
+}
+
+/**
+ * When a form or JSON body came but nobody read it, the token may well be in it: say that the
+ * body parser must run first (`[csrf(), requestPlugin()]` is the usual cause).
+ */
+function unreadBodyHint(ctx: Context, field: string): string {
+  const type = (ctx.req?.headers?.['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const parsable = type === 'application/x-www-form-urlencoded' || type === 'application/json' || type.endsWith('+json');
+  if (!parsable || ctx.req.readableDidRead || ctx.req.readableEnded) return '';
+  return ` (the request body was not read: put requestPlugin() before csrf() so the ${field} field is parsed)`;
 }
 
 function manager(ctx: Context) {

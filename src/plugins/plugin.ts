@@ -39,6 +39,13 @@ export interface Plugin {
    * `cors()` sets it to the origins it allows.
    */
   readonly trustedOrigins?: readonly string[];
+  /** `true` for a plugin that reads and parses the request body (`requestPlugin()`). */
+  readonly readsBody?: boolean;
+  /**
+   * What this plugin reads from the parsed body (`csrf()`: "the _csrf form field"); such a plugin
+   * must come after the one that `readsBody`, and the app warns at start-up when it does not.
+   */
+  readonly needsBody?: string;
   init?(): void | Promise<void>;
   stop?(): void | Promise<void>;
   /** Runs after routing, before the security function. */

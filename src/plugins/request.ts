@@ -42,6 +42,7 @@ export function requestPlugin(options: RequestPluginOptions = {}): Plugin {
   const { json, form, limit } = validate(options);
   return {
     name: NAME,
+    readsBody: true,
     async preRequest(ctx: Context) {
       if (BODYLESS_METHODS.has(ctx.method)) return;
       const type = mediaType(ctx.req.headers['content-type']);

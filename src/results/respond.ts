@@ -4,6 +4,7 @@ import { FlashDrop } from '../session/flash.js';
 import { errors } from '../errors.js';
 import { encodeRedirectTarget } from './redirect-target.js';
 import type { FileBody, Reply } from './reply.js';
+import { UNNAMED_CONTROLLER } from '../router/routes.js';
 import { isBuiltInResult, type ControllerResult, type Headers, type Result, type ViewResult } from './result.js';
 
 /** Renders a named view; `createViewEngine` provides one. */
@@ -83,6 +84,8 @@ function build(ctx: Context, result: Result, env: RespondEnv, defaultView: strin
 async function viewReply(ctx: Context, result: ViewResult, env: RespondEnv, defaultView: string | undefined): Promise<Reply> {
   if (env.views === undefined) throw errors.viewsNotConfigured();
   const name = result.view ?? defaultView ?? ctx.route?.controllerName ?? 'index';
+  // An inline arrow has no name to find its view by: say how to name one rather than look for "anonymous".
+  if (result.view === undefined && name === UNNAMED_CONTROLLER) throw errors.viewUnnamed(ctx.route?.path ?? ctx.path);
   // Flash messages are there for every view without being passed; a view's own `flash` wins.
   const vars = ctx.session === undefined || 'flash' in result.vars ? result.vars : { flash: new FlashDrop(ctx), ...result.vars };
   const html = await env.views.render(name, vars);

@@ -27,6 +27,22 @@ describe('Router', () => {
     rejects([{ routes: [['/x', ctl, { methods: 'get' }]] }], 'NOVA_ERR_ROUTE_INVALID');
   });
 
+  it('refuses unknown route options, naming the route and the key, with a hint (plain JS has no type check)', () => {
+    // Singular `method` would leave `methods` unset: the route would answer every method.
+    rejects([{ routes: [['/x', ctl, { method: ['get'] }]] }], 'NOVA_ERR_ROUTE_INVALID', /"\/x".*unknown option "method" \(did you mean methods\?\)/);
+    rejects([{ routes: [['/x', ctl, { methods: ['get'], secure: true }]] }], 'NOVA_ERR_ROUTE_INVALID', /"\/x".*unknown option "secure"; known: methods/);
+    rejects([{ routes: [['/x', ctl, 'get']] }], 'NOVA_ERR_ROUTE_INVALID', /"\/x".*options must be an object/);
+    rejects([{ routes: [['/x', ctl, ['get']]] }], 'NOVA_ERR_ROUTE_INVALID', /options must be an object/);
+  });
+
+  it('refuses unknown keys on a route group, with a hint, and plugins that are not plugins', () => {
+    rejects([{ securty: () => true, routes: [] }], 'NOVA_ERR_ROUTE_INVALID', /group #0: unknown key "securty" \(did you mean security\?\)/);
+    rejects([{ routes: [] }, { plugin: [], routes: [] }], 'NOVA_ERR_ROUTE_INVALID', /group #1: unknown key "plugin" \(did you mean plugins\?\)/);
+    rejects([{ prefx: '/a', routes: [] }], 'NOVA_ERR_ROUTE_INVALID', /did you mean prefix\?/);
+    rejects([{ plugins: {}, routes: [] }], 'NOVA_ERR_ROUTE_INVALID', /`plugins` must be an array/);
+    rejects([{ plugins: [() => {}], routes: [] }], 'NOVA_ERR_ROUTE_INVALID', /`plugins\[0\]` is not a plugin/);
+  });
+
   it('refuses a non-function controller, a group without routes, a bad security value', () => {
     rejects([{ routes: [['/x', 'main:index']] }], 'NOVA_ERR_ROUTE_INVALID', /controller/);
     rejects([{ prefix: '/a' }], 'NOVA_ERR_ROUTE_INVALID', /routes/);

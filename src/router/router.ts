@@ -10,7 +10,10 @@ import {
 } from '../results/security-headers.js';
 import { compileCrossOrigin, type CrossOriginPolicy, type CrossOriginSettings } from '../security/cross-origin.js';
 import type { SecurityFunction } from '../security/security.js';
-import { METHODS, type Controller, type Route, type RouteGroup } from './routes.js';
+import { checkPluginOrder } from '../plugins/plugin-order.js';
+import type { Logger } from '../config.js';
+import { checkGroupShape, checkRouteOptions } from './route-shape.js';
+import { METHODS, UNNAMED_CONTROLLER, type Controller, type Route, type RouteGroup } from './routes.js';
 
 /** A route after compilation: everything the pipeline needs, resolved once at start-up. */
 export interface CompiledRoute {
@@ -49,6 +52,8 @@ export interface RouterOptions {
   readonly securityHeaders?: ResolvedSecurityHeaders;
   /** The app's cross-origin protection (`config.crossOrigin` with `trustProxy`). Default: on, nothing trusted. */
   readonly crossOrigin?: CrossOriginSettings;
+  /** Where start-up warnings go (`config.logger`). Default: `console`. */
+  readonly logger?: Pick<Logger, 'warn'>;
 }
 
 /**
@@ -75,12 +80,21 @@ export class Router {
   readonly #groupPlugins = new Set<Plugin>();
   /** Paths whose HEAD was added for their GET route, and may still be claimed by a HEAD route. */
   readonly #implicitHead = new Set<string>();
+  readonly #warned = new Set<string>();
+  readonly #logger: Pick<Logger, 'warn'>;
+  /** Each start-up warning once, however many groups repeat the cause. */
+  readonly #warnOnce = (message: string): void => {
+    if (this.#warned.has(message)) return;
+    this.#warned.add(message);
+    this.#logger.warn(message);
+  };
 
   /** `options.securityHeaders`: the app's (`config.securityHeaders`, resolved), which each group's setting changes. */
   constructor(globalPlugins: readonly Plugin[], options: RouterOptions = {}) {
     this.#globalPlugins = globalPlugins;
     this.#securityHeaders = options.securityHeaders ?? DEFAULT_SECURITY_HEADERS;
     this.#crossOrigin = options.crossOrigin ?? { trustedOrigins: [], trustProxy: false };
+    this.#logger = options.logger ?? console;
   }
 
   /** Compile and register route groups. Validates everything before registering anything. */
@@ -91,6 +105,7 @@ export class Router {
       if (typeof group !== 'object' || group === null || !Array.isArray(group.routes)) {
         throw errors.routeInvalid(`group #${gi}`, 'a route group needs a `routes` array');
       }
+      checkGroupShape(group, `group #${gi}`);
       const security = group.security ?? false;
       if (security !== false && typeof security !== 'function') {
         throw errors.routeInvalid(`group #${gi}`, '`security` must be false or a function');
@@ -99,6 +114,7 @@ export class Router {
         throw errors.routeInvalid(`group #${gi}`, '`crossOrigin` must be true or false');
       }
       const plugins = [...this.#globalPlugins, ...(group.plugins ?? [])];
+      checkPluginOrder(plugins, this.#warnOnce);
       const pre = plugins.filter((p) => typeof p.preRequest === 'function');
       const post = plugins.filter((p) => typeof p.postRequest === 'function');
       const headers = resolveSecurityHeaders(group.securityHeaders, this.#securityHeaders);
@@ -108,7 +124,8 @@ export class Router {
         const where = `#${ri} of group #${gi}`;
         const [target, controller, options] = entry as Route;
         if (typeof controller !== 'function') throw errors.routeInvalid(where, 'the controller must be a function');
-        const controllerName = controller.name || 'anonymous';
+        checkRouteOptions(options, typeof target === 'string' ? `"${target}" (${where})` : where);
+        const controllerName = controller.name || UNNAMED_CONTROLLER;
         if (typeof target === 'number') {
           if (!Number.isInteger(target) || target < 400 || target > 599) {
             throw errors.routeInvalid(where, `a status page needs a status from 400 to 599, got ${target}`);

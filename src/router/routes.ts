@@ -7,6 +7,9 @@ import type { AuthDataOf, SecurityFunction } from '../security/security.js';
 /** A controller: takes the request context, returns a result value. */
 export type Controller<A = any> = (ctx: Context<A>) => ControllerResult | Promise<ControllerResult>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** The name a controller without one (an inline arrow) goes by in the route table. */
+export const UNNAMED_CONTROLLER = 'anonymous';
+
 /** The method names a route may list: lowercase, as in Nova. */
 export const METHODS = ['get', 'post', 'put', 'delete', 'options', 'head', 'connect', 'trace', 'patch'] as const;
 export type Method = (typeof METHODS)[number];
