@@ -128,6 +128,11 @@ export const errors = {
     503,
     (reason: string) => `this node could not confirm it has every session yet: ${reason}`,
   ),
+  missingPackage: define(
+    'NOVA_ERR_MISSING_PACKAGE',
+    500,
+    (what: string, pkg: string) => `${what} needs the "${pkg}" package: npm install ${pkg}`,
+  ),
   pubsubUnavailable: define('NOVA_ERR_PUBSUB_UNAVAILABLE', 503, (reason: string) => `pub/sub transport unavailable: ${reason}`),
   pubsubMessage: define('NOVA_ERR_PUBSUB_MESSAGE', 500, (problem: string) => `pub/sub message refused: ${problem}`),
 } as const;

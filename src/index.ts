@@ -52,5 +52,7 @@ export type { Member, NodeMembers, PubSubMessage, PubSubOptions } from './pubsub
 export type { Transport, Unsubscribe } from './pubsub/transport.js';
 export { inProcessBus, type InProcessBus } from './pubsub/transports/in-process.js';
 export { redisTransport, type RedisTransportOptions } from './pubsub/transports/redis.js';
-export { natsTransport, type NatsTransportOptions } from './pubsub/transports/nats.js';
+export { natsTransport, type NatsTransportOptions, type NatsConnectionLike } from './pubsub/transports/nats.js';
+export type { RedisClientLike } from './session/stores/redis-client-like.js';
+export type { Pool as PgPoolLike, PoolClient as PgPoolClientLike, QueryResult as PgQueryResultLike } from './session/stores/pg-types.js';
 export { clusterTransport, clusterHub, type ClusterTransportOptions } from './pubsub/transports/cluster.js';

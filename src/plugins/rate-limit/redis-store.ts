@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { errors, NovaError, withCause } from '../../errors.js';
+import type { RedisClientLike } from '../../session/stores/redis-client-like.js';
 import { connectClient, destroyQuietly, reasonFor, safeUrl, withTimeout, type Client } from '../../session/stores/redis-connection.js';
 import type { RateLimitStore } from './store.js';
 import { fixedHit, slidingHit, type RateLimitHit, type RateLimitRule } from './window.js';
@@ -8,7 +9,7 @@ export interface RedisRateLimitStoreOptions {
   /** Default: `process.env.REDIS_URL`, else `redis://127.0.0.1:6379`. Ignored when `client` is given. */
   readonly url?: string;
   /** Bring your own node-redis client. The store connects it if needed and never closes it. */
-  readonly client?: Client;
+  readonly client?: RedisClientLike;
   /** Prefix of every key the store writes. Default `nova:rl:`. */
   readonly prefix?: string;
   /** How long `start()` waits for Redis. Default 3000 ms. */
@@ -120,7 +121,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions = {}): R
     start() {
       starting ??= (async () => {
         try {
-          client = await connectClient(options.client, url, connectTimeoutMs);
+          client = await connectClient(options.client as Client | undefined, url, connectTimeoutMs);
         } catch (err) {
           starting = undefined;
           const reason = err instanceof NovaError ? err.message.replace(/^session store unavailable: /, '') : `could not connect to redis at ${safeUrl(url)}`;

@@ -14,6 +14,7 @@
  */
 import type { NatsConnection, Status, Subscription } from '@nats-io/transport-node';
 import { errors, withCause } from '../../errors.js';
+import { loadOptional } from '../../optional-package.js';
 import { AckWaits } from '../ack-wait.js';
 import { StartOnce } from '../start-once.js';
 import { callSafely, type Transport, type Unsubscribe } from '../transport.js';
@@ -21,11 +22,20 @@ import { callSafely, type Transport, type Unsubscribe } from '../transport.js';
 type Handler = (message: string) => void;
 
 /** Options of `natsTransport`. */
+/**
+ * A connection from `@nats-io/transport-node`'s `connect()`, as a structural type so the published
+ * declarations do not need the optional `@nats-io/*` packages installed.
+ */
+export interface NatsConnectionLike {
+  isClosed(): boolean;
+  close(): Promise<void>;
+}
+
 export interface NatsTransportOptions {
   /** `nats://host:port` URL(s). Default: `process.env.NATS_URL`, else `nats://127.0.0.1:4222`. Ignored when `connection` is given. */
   servers?: string | string[];
   /** Bring your own connection. The transport never closes it, and only unsubscribes its own subscriptions on stop. */
-  connection?: NatsConnection;
+  connection?: NatsConnectionLike;
   /** How long `start()` waits for NATS. Default 3000 ms. */
   connectTimeoutMs?: number;
   /** How long `publish` and `subscribe` wait for the server's confirmation. Default 2000 ms. */
@@ -184,12 +194,7 @@ class NatsTransport implements Transport {
       if (this.given.isClosed()) throw errors.pubsubUnavailable('the NATS connection that was passed in is closed');
       return this.given;
     }
-    let connect: typeof import('@nats-io/transport-node').connect;
-    try {
-      ({ connect } = await import('@nats-io/transport-node'));
-    } catch (err) {
-      throw withCause(errors.pubsubUnavailable('the @nats-io/transport-node package is not installed (npm install @nats-io/transport-node)'), err);
-    }
+    const { connect } = await loadOptional<typeof import('@nats-io/transport-node')>('@nats-io/transport-node', 'the NATS transport');
     const connecting = connect({
       servers: this.servers,
       timeout: this.connectTimeoutMs,
@@ -278,5 +283,5 @@ export function natsTransport(options: NatsTransportOptions = {}): Transport {
   const given = options.servers ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
   const servers = (Array.isArray(given) ? given : [given]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
   if (servers.length === 0) throw errors.config('natsTransport.servers', 'must name at least one server');
-  return new NatsTransport(servers, options.connection, options.connectTimeoutMs ?? 3000, options.ackTimeoutMs ?? 2000);
+  return new NatsTransport(servers, options.connection as NatsConnection | undefined, options.connectTimeoutMs ?? 3000, options.ackTimeoutMs ?? 2000);
 }

@@ -10,6 +10,7 @@
  * away is lost to it, which is why `onReconnect` listeners run after every loss.
  */
 import { errors, withCause } from '../../errors.js';
+import { loadOptional } from '../../optional-package.js';
 import { AckWaits } from '../ack-wait.js';
 import { StartOnce } from '../start-once.js';
 import { callSafely, type Transport, type Unsubscribe } from '../transport.js';
@@ -186,12 +187,7 @@ class RedisTransport implements Transport {
 
 
   private async connect(): Promise<void> {
-    let createClient: typeof import('redis').createClient;
-    try {
-      ({ createClient } = await import('redis'));
-    } catch (err) {
-      throw withCause(errors.pubsubUnavailable('the redis package is not installed (npm install redis)'), err);
-    }
+    const { createClient } = await loadOptional<typeof import('redis')>('redis', 'the Redis transport');
     let connected = false;
     const make = (): RedisClientLike =>
       createClient({

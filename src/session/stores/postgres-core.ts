@@ -4,8 +4,9 @@
  * index (`postgres-users.ts`) are built on it. Every id here is already hashed (`hashSessionId`):
  * nothing below the store's public methods ever sees a raw session id.
  */
-import type { Pool, PoolClient, QueryResult } from 'pg';
+import type { Pool, PoolClient, QueryResult } from './pg-types.js';
 import { NovaError, errors } from '../../errors.js';
+import { loadOptional } from '../../optional-package.js';
 import { hashSessionId } from '../id-hash.js';
 import { checkStoreOptions, storeUnavailable, type CheckedStoreOptions, type SessionStoreOptions } from '../store.js';
 import { postgresSchema, postgresTables, type PostgresTables } from './postgres-schema.js';
@@ -119,7 +120,7 @@ export class PostgresCore {
 
   private async connect(): Promise<void> {
     if (this.pool === undefined) {
-      const pg = (await import('pg')).default;
+      const pg = (await loadOptional<typeof import('pg')>('pg', 'the PostgreSQL store')).default;
       this.pool = new pg.Pool({
         connectionString: this.config.url ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
         connectionTimeoutMillis: this.config.connectionTimeoutMillis ?? 3000,

@@ -2,6 +2,7 @@
  * Connecting the Redis session store and bounding its waits: the parts of the store that are about
  * the client, not about sessions.
  */
+import { loadOptional } from '../../optional-package.js';
 import { storeUnavailable } from '../store.js';
 import type { RedisClientType } from 'redis';
 
@@ -29,12 +30,7 @@ export function safeUrl(url: string): string {
  * ```
  */
 export async function connectClient(given: Client | undefined, url: string, connectTimeoutMs: number): Promise<Client> {
-  let redis: typeof import('redis');
-  try {
-    redis = await import('redis');
-  } catch (err) {
-    throw storeUnavailable('the redis package is not installed (npm install redis)', err);
-  }
+  const redis = await loadOptional<typeof import('redis')>('redis', 'the Redis store');
   if (given !== undefined) {
     if (!given.isOpen) {
       try {

@@ -60,6 +60,7 @@ import {
   type UserSessionInfo,
 } from '../users.js';
 import { StartOnce } from '../../pubsub/start-once.js';
+import type { RedisClientLike } from './redis-client-like.js';
 import { connectClient, destroyQuietly, reasonFor, withTimeout, type Client } from './redis-connection.js';
 import { SCRIPTS, type ScriptName } from './redis-scripts.js';
 
@@ -70,7 +71,7 @@ export interface RedisStoreOptions {
   /** Prefix of every key the store writes. Default `nova:sess:`. Must not hold `{` or `}`. */
   prefix?: string;
   /** Bring your own client. The store connects it if needed and never closes it. */
-  client?: Client;
+  client?: RedisClientLike;
   /** How long `start()` waits for Redis before failing. Default 3000 ms. */
   connectTimeoutMs?: number;
   /** How long one operation waits for an answer before failing with 503. Default 2000 ms. */
@@ -126,7 +127,7 @@ class RedisStore implements RedisSessionStore {
     this.options = checked;
     this.now = checked.now ?? Date.now;
     await this.life.start(async () => {
-      this.client = await connectClient(this.given.client, this.url, this.connectTimeoutMs);
+      this.client = await connectClient(this.given.client as Client | undefined, this.url, this.connectTimeoutMs);
     }); // started again after stop(): reconnects
   }
 
