@@ -302,7 +302,10 @@ describe('replication converges under delay, reordering, duplication, loss and p
     const lossy = seed % 2 === 0;
     it(`seed ${seed}${lossy ? ', with loss and resync' : ''}`, async (t) => {
       const { ops, live, dead, binds, revokes, partitions, fenced } = await runSeed(seed, lossy);
-      assert.ok(ops > STEPS / 3, 'the run issued edits');
+      // A guard against a vacuous run (every edit refused), not a throughput figure: how many edits
+      // a node refuses while fenced or catching up depends on timing, and a loaded CI machine saw
+      // seed 7 fall just under a third (typical runs issue 170-275 of the ~300 edits attempted).
+      assert.ok(ops > STEPS / 5, `the run issued edits (${ops})`);
       assert.ok(binds > 0 && revokes > 0, 'the run bound sessions to users and revoked them');
       // Some seeds let every session go idle at the end; tombstones are always there.
       assert.ok(dead > 0, 'the run ended sessions (logout, rotation or expiry)');
