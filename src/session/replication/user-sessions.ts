@@ -69,6 +69,9 @@ export class UserSessions implements SessionUserIndex {
     const [t, n] = this.core.stamp();
     const binding: BindingWire = [ownCopy(userId), handle, t, userAgent, ip, t, n];
     const bound = this.core.issue(['b', h, binding, ...this.core.times(record, now)]);
+    // capUser is async so that a throw in it (the lease can run out between two calls in one turn)
+    // rejects like the publish does: a throw here would leave `bound` unhandled, and its rejection
+    // (the transport down) would end the process.
     await Promise.all([bound, this.capUser(userId, h)]);
     return handle;
   }
@@ -134,7 +137,7 @@ export class UserSessions implements SessionUserIndex {
   }
 
   /** Binding one more session than `maxSessionsPerUser` ends the user's oldest (not `bound`). */
-  private capUser(userId: string, bound: string): Promise<unknown> {
+  private async capUser(userId: string, bound: string): Promise<unknown> {
     const live = this.liveOf(userId);
     const excess = live.length - this.core.options.maxSessionsPerUser;
     if (excess <= 0) return Promise.resolve();
