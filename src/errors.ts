@@ -51,6 +51,7 @@ export const errors = {
     (path: string) =>
       `the view for "${path}" has no name: its controller has none to find the view by (an inline arrow); name the view, view(data, { view: 'name' }), or the function`,
   ),
+  staticInvalid: define('NOVA_ERR_STATIC', 500, (target: string, problem: string) => `static files "${target}": ${problem}`),
   viewsNotConfigured: define('NOVA_ERR_VIEWS_NOT_CONFIGURED', 500, () => 'a controller returned a view but no views directory is configured (config.views.dir)'),
 
   // request time
@@ -75,6 +76,8 @@ export const errors = {
     503,
     (reason: string) => `rate limit store unavailable: ${reason}`,
   ),
+  // The message goes out on the 404 page: it names nothing about the file system.
+  staticNotFound: define('NOVA_ERR_STATIC_NOT_FOUND', 404, () => 'no file at this path'),
   crossOriginRejected: define('NOVA_ERR_CROSS_ORIGIN', 403, (reason: string) => `cross-origin request refused: ${reason}`),
 
   // sessions

@@ -31,6 +31,8 @@ export type { RateLimitStore, RateLimitAlgorithm, RateLimitHit, RateLimitRule } 
 
 export { createViewEngine } from './views/views.js';
 
+export { staticFiles, staticFile, type StaticOptions } from './static/static-files.js';
+
 export { session } from './session/api.js';
 export { flash } from './session/flash.js';
 export type { SessionData, FlashData, SessionKey, SessionValue, FlashKey, FlashValue, FlashMessages, JsonShaped } from './session/session-data.js';

@@ -33,24 +33,30 @@ export interface Runtime {
 
 /**
  * One request, top to bottom:
- * session cookie → router → cross-origin check → pre-request plugins → security → controller → result
- * → post-request plugins → session cookie and cache directives out → write (with the route group's security headers).
+ * router → session cookie (not for a static route) → cross-origin check → pre-request plugins → security
+ * → controller → result → post-request plugins → session cookie and cache directives out (not for a
+ * static route) → write (with the route group's security headers).
  */
 export async function handleRequest(rt: Runtime, req: NodeRequest, res: NodeResponse): Promise<void> {
   const ctx = new Context(req, res, rt.config);
   if (rt.config.serverHeader !== false) res.setHeader('server', rt.config.serverHeader);
   let reply: Reply;
   let securityHeaders = rt.securityHeaders;
+  let sessions = rt.sessions;
   try {
-    rt.sessions?.begin(ctx);
-    if (ctx.pathError !== undefined) throw ctx.pathError;
-    const match = rt.router.find(ctx.method, ctx.path);
+    const match = ctx.pathError === undefined ? rt.router.find(ctx.method, ctx.path) : undefined;
+    // The one exception to "every request has a session" (docs/design.md): a static file is the
+    // same for every visitor, so its route reads no cookie and sets none, and nothing marks the
+    // response private: browsers and shared caches may keep it.
+    if (match?.kind === 'found' && match.route.static) sessions = undefined;
+    sessions?.begin(ctx);
+    if (match === undefined) throw ctx.pathError;
     if (match.kind === 'found') securityHeaders = match.route.securityHeaders;
     reply = match.kind === 'found' ? await routed(rt, ctx, match.route, match.bindings) : await unrouted(rt, ctx, match);
   } catch (err) {
     reply = await failure(rt, ctx, err);
   }
-  rt.sessions?.finish(ctx, reply);
+  sessions?.finish(ctx, reply);
   writeReply(res, reply, securityHeaders);
 }
 

@@ -1,3 +1,4 @@
+import type { NodeResponse } from '../node-http.js';
 import type { Headers } from './result.js';
 
 /** A file to stream as the body. */
@@ -9,11 +10,20 @@ export interface FileBody {
 }
 
 /**
+ * A body that writes its own status line, headers and bytes once the pipeline's headers (cookies,
+ * security headers) are on the response: a static file, whose answer (200, 206, 304, 416) depends
+ * on the request's conditional and range headers.
+ */
+export interface StreamedBody {
+  readonly writeTo: (res: NodeResponse) => void;
+}
+
+/**
  * What the result handler produces and the pipeline writes: status, headers and body. Headers and
  * cookies set on the context earlier are already on the response and are not repeated here.
  */
 export interface Reply {
   status: number;
   headers: Headers;
-  body: string | Buffer | FileBody | undefined;
+  body: string | Buffer | FileBody | StreamedBody | undefined;
 }

@@ -5,6 +5,7 @@ import { errors } from '../errors.js';
 import { encodeRedirectTarget } from './redirect-target.js';
 import type { FileBody, Reply } from './reply.js';
 import { UNNAMED_CONTROLLER } from '../router/routes.js';
+import { staticReply } from '../static/send-file.js';
 import { isBuiltInResult, type ControllerResult, type Headers, type Result, type ViewResult } from './result.js';
 
 /** Renders a named view; `createViewEngine` provides one. */
@@ -78,6 +79,8 @@ function build(ctx: Context, result: Result, env: RespondEnv, defaultView: strin
       return { status: result.status, headers: { location: encodeRedirectTarget(result.location) }, body: undefined };
     case 'sendfile':
       return fileReply(result.path, result);
+    case 'static-file':
+      return staticReply(ctx, result.file, result.options);
   }
 }
 

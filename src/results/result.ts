@@ -4,6 +4,7 @@
  * `{redirect, Route}`, `{sendfile, …}`); `respond.ts` is the one module that turns them into a reply.
  */
 
+import type { ResolvedStaticOptions } from '../static/static-files.js';
 import { encodeRedirectTarget } from './redirect-target.js';
 
 export type Headers = Record<string, string | readonly string[]>;
@@ -51,13 +52,23 @@ export interface SendfileResult {
   readonly length?: number | undefined;
 }
 
+/**
+ * A file a static route found inside its root (`staticFiles`, `staticFile`): sent with ETag,
+ * Last-Modified, ranges and cache headers by `src/static/send-file.ts`.
+ */
+export interface StaticFileResult {
+  readonly kind: 'static-file';
+  readonly file: string;
+  readonly options: ResolvedStaticOptions;
+}
+
 /** A result whose `kind` no built-in handler knows; the fallback controller may resolve it. */
 export interface CustomResult {
   readonly kind: string;
   readonly [field: string]: unknown;
 }
 
-export type Result = ViewResult | JsonResult | StatusResult | RedirectResult | SendfileResult;
+export type Result = ViewResult | JsonResult | StatusResult | RedirectResult | SendfileResult | StaticFileResult;
 
 /** What a controller may return: a built-in result or a custom one for the fallback controller. */
 export type ControllerResult = Result | CustomResult;
@@ -143,7 +154,7 @@ export function sendfile(
   return { kind: 'sendfile', path, ...options };
 }
 
-const builtInKinds = new Set(['view', 'json', 'status', 'redirect', 'sendfile']);
+const builtInKinds = new Set(['view', 'json', 'status', 'redirect', 'sendfile', 'static-file']);
 
 /** True for the results `respond.ts` handles itself. */
 export function isBuiltInResult(value: unknown): value is Result {

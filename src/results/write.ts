@@ -25,6 +25,10 @@ export function writeReply(res: NodeResponse, reply: Reply, security: SecurityHe
     res.end(body);
     return;
   }
+  if ('writeTo' in body) {
+    body.writeTo(res);
+    return;
+  }
   const stream = createReadStream(body.file, { start: body.start, end: body.end });
   // The status line is already out by the time a read fails: all we can do is cut the connection.
   stream.on('error', () => res.destroy());

@@ -12,6 +12,7 @@ import { compileCrossOrigin, type CrossOriginPolicy, type CrossOriginSettings } 
 import type { SecurityFunction } from '../security/security.js';
 import { checkPluginOrder } from '../plugins/plugin-order.js';
 import type { Logger } from '../config.js';
+import { staticTarget } from '../static/static-files.js';
 import { checkGroupShape, checkRouteOptions } from './route-shape.js';
 import { METHODS, UNNAMED_CONTROLLER, type Controller, type Route, type RouteGroup } from './routes.js';
 
@@ -31,6 +32,8 @@ export interface CompiledRoute {
   readonly securityHeaders: SecurityHeaderSet;
   /** What cross-origin protection checks on this route; `false` for nothing. */
   readonly crossOrigin: CrossOriginPolicy;
+  /** A `staticFiles`/`staticFile` route: the pipeline skips the session step for it. */
+  readonly static: boolean;
 }
 
 /** A status page (Nova's `{404, fun …}` route): renders that status wherever it arises. */
@@ -58,6 +61,7 @@ export type Match =
   | { readonly kind: 'not-found' };
 
 const UPPER_METHODS = METHODS.map((m) => m.toUpperCase());
+const STATIC_METHODS = ['GET', 'HEAD'];
 
 export interface RouterOptions {
   /** The app's security headers (`config.securityHeaders`, resolved). Default: the built-in set. */
@@ -147,9 +151,15 @@ export class Router {
         }
         if (typeof target !== 'string') throw errors.routeInvalid(where, 'the path must be a string or a status code');
         const path = joinPath(group.prefix ?? '', target);
-        const methods = resolveMethods(path, options?.methods);
+        const served = staticTarget(controller);
+        served?.check(path);
+        // A static file is read, never written: GET and HEAD unless the route says otherwise.
+        const methods = resolveMethods(path, options?.methods, served === undefined ? UPPER_METHODS : STATIC_METHODS);
         const crossOrigin = compileCrossOrigin(this.#crossOrigin, group.crossOrigin, plugins, methods);
-        pending.push({ methods, route: { path, controller, controllerName, security, plugins, pre, post, securityHeaders, crossOrigin } });
+        pending.push({
+          methods,
+          route: { path, controller, controllerName, security, plugins, pre, post, securityHeaders, crossOrigin, static: served !== undefined },
+        });
       }
     });
     for (const { methods, route } of pending) this.#register(methods, route);
@@ -267,8 +277,8 @@ export class Router {
 
 function noop(): void {}
 
-function resolveMethods(path: string, methods: unknown): readonly string[] {
-  if (methods === undefined) return UPPER_METHODS;
+function resolveMethods(path: string, methods: unknown, defaults: readonly string[]): readonly string[] {
+  if (methods === undefined) return defaults;
   if (!Array.isArray(methods) || methods.length === 0) {
     throw errors.routeInvalid(`"${path}"`, '`methods` must be a non-empty array of lowercase method names');
   }
