@@ -60,7 +60,7 @@ describe('nova-ts new', () => {
     }
     // The packed package may hold neither a test file nor a .gitignore: the templates are renamed.
     assert.equal(existsSync(join(dir, 'gitignore')), false);
-    assert.equal(existsSync(join(dir, 'src/app.test.ts.tmpl')), false);
+    assert.equal(existsSync(join(dir, 'src/app-test.ts.tmpl')), false);
     // Every placeholder is filled.
     for (const file of app.files) assert.doesNotMatch(readFileSync(join(dir, file), 'utf8'), /__APP_NAME__/, file);
     assert.match(readFileSync(join(dir, 'views/layout.html'), 'utf8'), /<title>empty_app<\/title>/);

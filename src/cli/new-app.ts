@@ -21,10 +21,12 @@ export interface NewAppResult {
 
 /** Placeholder in template files for the app's name. */
 const NAME = /__APP_NAME__/g;
-/** Template files that would be a test file or be dropped in the packed package get a different name there. */
-const RENAMES: Record<string, string> = { gitignore: '.gitignore' };
-const TEMPLATE_SUFFIX = '.tmpl';
-const TEXT = /\.(ts|html|css|md|json|txt)$|^gitignore$/;
+/**
+ * Template files named otherwise in the package: npm pack drops a `.gitignore`, and the package
+ * holds no test file (nothing named `*.test.*`).
+ */
+const RENAMES: Record<string, string> = { gitignore: '.gitignore', 'app-test.ts.tmpl': 'app.test.ts' };
+const TEXT = /\.(ts|tmpl|html|css|md|json|txt)$|^gitignore$/;
 
 /**
  * Create a new app in `target`: refuses a folder that exists and is not empty, creates a missing one.
@@ -53,10 +55,11 @@ export function createNewApp(target: string, options: NewAppOptions = {}): NewAp
   for (const file of walk(dir)) {
     const base = basename(file);
     let final = file;
-    if (base in RENAMES) final = join(file, '..', RENAMES[base]!);
-    else if (base.endsWith(TEMPLATE_SUFFIX)) final = file.slice(0, -TEMPLATE_SUFFIX.length);
-    if (final !== file) renameSync(file, final);
-    if (TEXT.test(base.replace(TEMPLATE_SUFFIX, ''))) writeFileSync(final, readFileSync(final, 'utf8').replace(NAME, name));
+    if (base in RENAMES) {
+      final = join(file, '..', RENAMES[base]!);
+      renameSync(file, final);
+    }
+    if (TEXT.test(base)) writeFileSync(final, readFileSync(final, 'utf8').replace(NAME, name));
     files.push(relative(dir, final));
   }
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest(name, dependency, version ?? '~5.9'), null, 2)}\n`);
