@@ -1,5 +1,5 @@
 // The example's routes (the spec's my_first_nova_router:routes/1), plus "your sessions".
-import { csrf, json, routeGroup, status, type AppReadiness, type Plugin, type RouteGroup } from 'nova-ts';
+import { csrf, json, routeGroup, staticFiles, status, type AppReadiness, type Plugin, type RouteGroup } from 'nova-ts';
 import { sessionAuth, usernamePassword } from './auth.js';
 import * as main from './main-controller.js';
 import * as sessions from './sessions-controller.js';
@@ -23,6 +23,8 @@ export function routes(_environment: string, readiness: () => AppReadiness, logi
         // closing, or its replicated sessions fenced off from the cluster or catching up).
         ['/ready', () => ready(readiness()), { methods: ['get'] }],
         ['/profile', main.profile, { methods: ['get'] }],
+        // The stylesheet (public/app.css): GET and HEAD, with ETag and 304, and no session step.
+        ['/assets/[...]', staticFiles(new URL('./public', import.meta.url))],
       ],
     },
     // Login POST (uses username/password auth), limited per client address

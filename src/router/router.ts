@@ -156,10 +156,11 @@ export class Router {
         // A static file is read, never written: GET and HEAD unless the route says otherwise.
         const methods = resolveMethods(path, options?.methods, served === undefined ? UPPER_METHODS : STATIC_METHODS);
         const crossOrigin = compileCrossOrigin(this.#crossOrigin, group.crossOrigin, plugins, methods);
-        pending.push({
-          methods,
-          route: { path, controller, controllerName, security, plugins, pre, post, securityHeaders, crossOrigin, static: served !== undefined },
-        });
+        const route = { path, controller, controllerName, security, plugins, pre, post, securityHeaders, crossOrigin, static: served !== undefined };
+        pending.push({ methods, route });
+        // Cowboy's `[...]` matches zero segments too: `/assets` (and `/assets/`, which arrives as
+        // `/assets`) is the directory itself, answered with its index.html.
+        if (served?.kind === 'directory') pending.push({ methods, route: { ...route, path: path.slice(0, -2) || '/' } });
       }
     });
     for (const { methods, route } of pending) this.#register(methods, route);

@@ -82,6 +82,25 @@ describe('example app as `npm start` runs it', () => {
     assert.match(res.body, /name="password"/);
   });
 
+  it('serves its stylesheet from public/ as a static file, linked from the layout, cacheable and revalidated with 304', async () => {
+    const page = await fetch(`${app.url}/login`);
+    assert.match(await page.text(), /<link rel="stylesheet" href="\/assets\/app.css">/);
+    const css = await fetch(`${app.url}/assets/app.css`);
+    assert.equal(css.status, 200);
+    assert.equal(css.headers.get('content-type'), 'text/css; charset=utf-8');
+    assert.equal(await css.text(), readFileSync(fileURLToPath(new URL('../../examples/login/public/app.css', import.meta.url)), 'utf8'));
+    // A fresh visitor gets no session cookie with it, and nothing makes it private.
+    assert.equal(css.headers.get('set-cookie'), null);
+    assert.equal(css.headers.get('cache-control'), 'public, max-age=0');
+    assert.equal(css.headers.get('x-content-type-options'), 'nosniff');
+    const etag = css.headers.get('etag');
+    assert.ok(etag);
+    // As a browser revalidates on reload. (fetch() alone would add `Cache-Control: no-cache`, which asks for the full file.)
+    const again = await fetch(`${app.url}/assets/app.css`, { headers: { 'if-none-match': etag, 'cache-control': 'max-age=0' } });
+    assert.equal(again.status, 304);
+    assert.equal((await fetch(`${app.url}/assets/..%2fapp.js`)).status, 404, 'nothing outside public/');
+  });
+
   it('runs the whole login flow with curl and a cookie jar', async () => {
     const jar = join(dir, 'flow.jar');
     const anonymous = await curl(jar, `${app.url}/`);
