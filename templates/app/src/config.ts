@@ -1,6 +1,6 @@
 // The app's configuration, read from the environment (see README.md for the variables).
 import { fileURLToPath } from 'node:url';
-import { requestPlugin, type NovaConfigInput } from 'nova-ts';
+import type { NovaConfigInput } from 'nova-ts';
 
 /** Everything but the routes: port, plugins, views and sessions. */
 export function config(env: NodeJS.ProcessEnv): Omit<NovaConfigInput, 'routes'> {
@@ -11,7 +11,9 @@ export function config(env: NodeJS.ProcessEnv): Omit<NovaConfigInput, 'routes'> 
   return {
     port,
     environment: env.NODE_ENV === 'production' ? 'prod' : 'dev',
-    plugins: [requestPlugin()],
+    // Global plugins, run on every route. Add `requestPlugin()` (from 'nova-ts') here before the
+    // first form or JSON route: it reads and parses request bodies.
+    plugins: [],
     // Views stay beside dist/, not inside it: `npm run build` has nothing to copy.
     views: { dir: fileURLToPath(new URL('../views/', import.meta.url)) },
     // Without SESSION_SECRET each start signs with a random secret (and warns): fine on a laptop,
