@@ -13,7 +13,7 @@ import { checkCrossOrigin } from './security/cross-origin.js';
 import { decide } from './security/security.js';
 import { errorReply } from './views/error-pages.js';
 
-/** The session cookie step (Nova's `nova_stream_h`): runs first on every request, and last. */
+/** The session cookie step (Nova's `nova_stream_h`): runs right after routing on every request but a static route's, and last. */
 export interface SessionStep {
   begin(ctx: Context): void;
   /** Add the session's `Set-Cookie`, if the request needs one, before the reply is written. */

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 
@@ -21,15 +22,22 @@ export async function resolveStaticFile(
     if (!options.dotfiles && segment.startsWith('.')) return undefined;
   }
   let real = await within(realRoot, join(realRoot, ...segments), options.dotfiles);
-  if (real === undefined) return undefined;
-  let info = await stat(real);
-  if (info.isDirectory()) {
+  let info = real === undefined ? undefined : await statOf(real);
+  if (real !== undefined && info?.isDirectory() === true) {
     if (options.index === undefined) return undefined;
     real = await within(realRoot, join(real, options.index), options.dotfiles);
-    if (real === undefined) return undefined;
-    info = await stat(real);
+    info = real === undefined ? undefined : await statOf(real);
   }
-  return info.isFile() ? real : undefined;
+  return info?.isFile() === true ? real : undefined;
+}
+
+/** A file removed between two looks is a 404, not a 500. */
+async function statOf(path: string): Promise<Stats | undefined> {
+  try {
+    return await stat(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The real path of `candidate` if it exists and lies inside `realRoot` (a symlink may point anywhere). */
@@ -42,7 +50,7 @@ async function within(realRoot: string, candidate: string, dotfiles: boolean): P
   }
   if (real === realRoot) return real;
   const rel = relative(realRoot, real);
-  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined;
+  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined;
   // A symlink inside the root may name a dotfile that the request itself did not.
   if (!dotfiles && rel.split(sep).some((s) => s.startsWith('.'))) return undefined;
   return real;

@@ -87,6 +87,27 @@ describe('the example over TLS (TLS_KEY, TLS_CERT)', () => {
     }
   });
 
+  it('serves the stylesheet over HTTP/2: 200, a 304 on revalidation and a 206 range, with no connection-specific headers', async () => {
+    const session = await h2Connect(origin, cert.cert);
+    try {
+      const css = await h2Request(session, { ':path': '/assets/app.css' });
+      assert.equal(css.headers[':status'], 200);
+      assert.equal(css.headers['content-type'], 'text/css; charset=utf-8');
+      assert.match(css.body, /font-family/);
+      assert.equal(css.headers['set-cookie'], undefined);
+      assertNoConnectionHeaders(css.headers);
+      const again = await h2Request(session, { ':path': '/assets/app.css', 'if-none-match': String(css.headers.etag) });
+      assert.equal(again.headers[':status'], 304);
+      assert.equal(again.body, '');
+      const part = await h2Request(session, { ':path': '/assets/app.css', range: 'bytes=0-1' });
+      assert.equal(part.headers[':status'], 206);
+      assert.equal(part.body, '/*');
+      assertNoConnectionHeaders(part.headers);
+    } finally {
+      session.close();
+    }
+  });
+
   const curlHasHttp2 = spawnSync('curl', ['-V'], { encoding: 'utf8' }).stdout?.includes('HTTP2') ?? false;
   it('answers curl --http2 over HTTP/2', { skip: curlHasHttp2 ? false : 'this curl has no HTTP/2' }, () => {
     const out = execFileSync('curl', ['-sS', '--http2', '--cacert', cert.certFile, '-o', '/dev/null', '-w', '%{http_version} %{http_code}', `${origin}/login`], { encoding: 'utf8' });
