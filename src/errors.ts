@@ -138,6 +138,20 @@ export const errors = {
   ),
   pubsubUnavailable: define('NOVA_ERR_PUBSUB_UNAVAILABLE', 503, (reason: string) => `pub/sub transport unavailable: ${reason}`),
   pubsubMessage: define('NOVA_ERR_PUBSUB_MESSAGE', 500, (problem: string) => `pub/sub message refused: ${problem}`),
+
+  // the command-line tool (nova-ts new, nova-ts routes): never reach a request; the tool exits with 1 (2 for usage)
+  cliUsage: define('NOVA_ERR_CLI_USAGE', 500, (problem: string) => `${problem}\nRun "nova-ts --help" for the commands.`),
+  cliTargetNotEmpty: define(
+    'NOVA_ERR_CLI_TARGET_NOT_EMPTY',
+    500,
+    (dir: string) => `nova-ts new: ${dir} already exists and is not empty; give a new folder name, or empty it first (nothing was written)`,
+  ),
+  cliAppName: define(
+    'NOVA_ERR_CLI_APP_NAME',
+    500,
+    (name: string, problem: string) => `nova-ts new: the app name "${name}" (from the folder name) is not a valid npm package name: ${problem}; choose another folder name`,
+  ),
+  cliRoutesModule: define('NOVA_ERR_CLI_ROUTES_MODULE', 500, (problem: string) => `nova-ts routes: ${problem}`),
 } as const;
 
 /** Attach the underlying error, so logs show what really went wrong. */

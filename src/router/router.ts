@@ -43,6 +43,18 @@ export interface StatusPage {
   readonly plugins: readonly Plugin[];
 }
 
+/** One row of `Router.describe()`. */
+export interface RouteDescription {
+  /** Upper-case methods; empty for a status page. */
+  methods: string[];
+  path: string;
+  /** Set for a status page (`[404, controller]`), whose `path` is the status. */
+  status?: number;
+  security: string;
+  controller: string;
+  plugins: string[];
+}
+
 export type Match =
   | { readonly kind: 'found'; readonly route: CompiledRoute; readonly bindings: Record<string, string> }
   | { readonly kind: 'method-not-allowed'; readonly allow: readonly string[]; readonly routes: readonly CompiledRoute[] }
@@ -194,6 +206,46 @@ export class Router {
       for (const [method, route] of byMethod) rows.push([method, path, route.controllerName]);
     }
     return rows;
+  }
+
+  /**
+   * The compiled table as `nova-ts routes` prints it: one row per route (its methods together),
+   * in the order the routes were added, then the status pages. `security` is the security
+   * function's name or `"public"`; `plugins` are the names of the global and group plugins.
+   *
+   * @example
+   * ```ts
+   * app.router.describe();
+   * // [{ methods: ['GET', 'HEAD'], path: '/', security: 'public', controller: 'index', plugins: ['request'] }]
+   * ```
+   */
+  describe(): RouteDescription[] {
+    const rows = new Map<CompiledRoute, RouteDescription>();
+    for (const [path, byMethod] of this.#byPath) {
+      for (const [method, route] of byMethod) {
+        const row = rows.get(route);
+        if (row !== undefined) {
+          row.methods.push(method);
+          continue;
+        }
+        rows.set(route, {
+          methods: [method],
+          path,
+          security: route.security === false ? 'public' : route.security.name || UNNAMED_CONTROLLER,
+          controller: route.controllerName,
+          plugins: route.plugins.map((p) => p.name),
+        });
+      }
+    }
+    const pages = [...this.#statusPages].map(([status, page]): RouteDescription => ({
+      methods: [],
+      path: String(status),
+      status,
+      security: 'public',
+      controller: page.controllerName,
+      plugins: page.plugins.map((p) => p.name),
+    }));
+    return [...rows.values(), ...pages];
   }
 
   #register(methods: readonly string[], route: CompiledRoute): void {

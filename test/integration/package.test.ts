@@ -47,7 +47,7 @@ describe('the packed package', () => {
     const copy = join(work, 'repo');
     mkdirSync(copy);
     // Everything `files` could pick from, so a too-wide `files` shows up here.
-    for (const entry of ['package.json', 'README.md', 'docs', 'dist', 'scripts', 'bench/README.md']) {
+    for (const entry of ['package.json', 'README.md', 'docs', 'dist', 'scripts', 'templates', 'bench/README.md']) {
       mkdirSync(dirname(join(copy, entry)), { recursive: true });
       cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
     }
@@ -94,7 +94,8 @@ describe('the packed package', () => {
     // By module (`x` for x.js and x.d.ts): a type-only module compiles to an empty x.js that only
     // declarations import.
     const reached = new Set<string>();
-    const queue = ['dist/src/index', 'dist/src/testing/index'];
+    // The `nova-ts` command (package.json "bin") is an entry point too.
+    const queue = ['dist/src/index', 'dist/src/testing/index', 'dist/src/cli/main'];
     for (let module = queue.pop(); module !== undefined; module = queue.pop()) {
       if (reached.has(module)) continue;
       reached.add(module);
