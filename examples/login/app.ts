@@ -68,7 +68,12 @@ function storesFrom(env: NodeJS.ProcessEnv): Pick<NovaConfigInput['session'] & {
 }
 
 /** The framework's configuration errors name config keys; this app's users set environment variables. */
-const ENV_OF_KEY: Record<string, string> = { 'session.store': 'SESSION_STORE', 'session.replication': 'SESSION_REPLICATION', 'session.secrets': 'SESSION_SECRET' };
+const ENV_OF_KEY: Record<string, string> = {
+  'session.store': 'SESSION_STORE',
+  'session.replication': 'SESSION_REPLICATION',
+  'session.replication.url': 'SESSION_REPLICATION',
+  'session.replication.leaseMs': 'SESSION_LEASE_MS',
+};
 
 function namingEnv(err: unknown): unknown {
   if (!(err instanceof NovaError)) return err;
