@@ -7,6 +7,7 @@ import { securityHeadersProblem, type SecurityHeadersOptions } from './results/s
 import type { RouteGroup, RoutesFunction } from './router/routes.js';
 import type { SessionEventHook } from './session/events.js';
 import type { SessionStore } from './session/store.js';
+import { replicationProblem, storeProblem, type ReplicationOptions } from './session/store-spec.js';
 import { normaliseOrigin } from './security/origin.js';
 
 /** Where the framework writes what it has to say. `console` fits. */
@@ -56,12 +57,29 @@ const sessionSchema = z
     recordClientAddress: z.boolean().default(false),
     /** Hears every session event (created, rotated, logged out, revoked, expired, refusals). */
     onEvent: fn<SessionEventHook>('a function (event) => void').optional(),
-    store: z.custom<SessionStore>((v) => typeof v === 'object' && v !== null && typeof (v as SessionStore).getValue === 'function', {
-      message: 'expected a session store (an object with getValue/setValue/deleteValue/rotate)',
-    }).optional(),
+    /**
+     * `'memory'` (the default), a `redis://`/`rediss://` or `postgres://`/`postgresql://` URL (the
+     * app makes and closes the client), or a store object. See docs/stores.md.
+     */
+    store: z
+      .custom<string | SessionStore>()
+      .superRefine((value, ctx) => {
+        const problem = storeProblem(value);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+      })
+      .optional(),
+    /**
+     * Replicate the memory store to every node: a `redis://` or `nats://` URL, `'cluster'` (Node
+     * cluster IPC), or `{ url, leaseMs, partition, … }`. Authenticated with `secrets`. See docs/stores.md.
+     */
+    replication: z.custom<string | ReplicationOptions>().optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
+    if (s.replication !== undefined) {
+      const problem = replicationProblem(s.replication, s.store);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['replication', ...problem.path], message: problem.message });
+    }
     if (s.hostPrefix && s.domain !== undefined) ctx.addIssue({ code: 'custom', path: ['domain'], message: 'the __Host- prefix forbids a Domain' });
     if (s.hostPrefix && s.path !== '/') ctx.addIssue({ code: 'custom', path: ['path'], message: 'the __Host- prefix requires Path=/' });
     if (s.hostPrefix && s.secure === false) ctx.addIssue({ code: 'custom', path: ['secure'], message: 'the __Host- prefix requires Secure' });

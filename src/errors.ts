@@ -118,6 +118,21 @@ export const errors = {
     (store: string, method: string, purpose: string) =>
       `session store "${store}" does not implement ${method}(), which ${purpose} need; implement it (see docs/sessions.md, "Writing a store") or use a built-in store`,
   ),
+  // Both at start-up: a store that outlives the process or spans nodes is useless with per-node random secrets.
+  sessionSecretsRequired: define(
+    'NOVA_ERR_SESSION_SECRETS_REQUIRED',
+    500,
+    (what: string) =>
+      `${what} needs session.secrets: every node, and the same node after a restart, must sign cookies (and authenticate the cluster bus) with the same secrets. ` +
+      'Set session.secrets to the same list on every node; make a secret with `openssl rand -base64 32`',
+  ),
+  sessionSecretMismatch: define(
+    'NOVA_ERR_SESSION_SECRET_MISMATCH',
+    500,
+    () =>
+      'the replicated store\'s secret (replicatedStore({ secret })) differs from session.secrets: one list signs cookies and authenticates the cluster bus. ' +
+      'Leave out replicatedStore\'s secret (it then uses session.secrets) or give both the same list',
+  ),
   sessionUser: define('NOVA_ERR_SESSION_USER', 500, (problem: string) => `session user refused: ${problem}`),
 
   // pub/sub and replication

@@ -49,6 +49,7 @@ export { postgresStore } from './session/stores/postgres.js';
 
 export { replicatedStore } from './session/replication/store.js';
 export type { ReplicatedSessionStore, ReplicatedStoreOptions } from './session/replication/store.js';
+export type { ReplicationOptions } from './session/store-spec.js';
 export { createPubSub, PubSub } from './pubsub/pubsub.js';
 export type { Member, NodeMembers, PubSubMessage, PubSubOptions } from './pubsub/pubsub.js';
 export type { Transport, Unsubscribe } from './pubsub/transport.js';

@@ -1,21 +1,7 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  clusterTransport,
-  correlationId,
-  createApp,
-  natsTransport,
-  postgresStore,
-  rateLimit,
-  redisStore,
-  redisTransport,
-  replicatedStore,
-  requestPlugin,
-  type App,
-  type Plugin,
-  type SessionStore,
-} from 'nova-ts';
+import { correlationId, createApp, errors, NovaError, rateLimit, requestPlugin, type App, type NovaConfigInput, type Plugin } from 'nova-ts';
 
 /** Under `npm run cluster`, say which worker (by pid) answered: new connections land on different ones. */
 const servedBy: Plugin = {
@@ -67,42 +53,35 @@ function count(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return value;
 }
 
-/** `SESSION_STORE`: `memory` (the default), a `redis://` URL or a `postgres://` URL. */
-function storeFrom(env: NodeJS.ProcessEnv): SessionStore | undefined {
-  const spec = env.SESSION_STORE?.trim();
-  if (spec === undefined || spec === '' || spec === 'memory') return undefined;
-  const scheme = spec.split(':', 1)[0]!.toLowerCase();
-  if (scheme === 'redis' || scheme === 'rediss') return redisStore({ url: spec });
-  if (scheme === 'postgres' || scheme === 'postgresql') return postgresStore({ url: spec });
-  // Only the scheme is echoed: the rest of a URL may hold a password.
-  throw new Error(`SESSION_STORE must be "memory", a redis:// URL or a postgres:// URL (got a "${scheme}:" value)`);
+/**
+ * `SESSION_STORE` (`memory`, a `redis://` or a `postgres://` URL) and `SESSION_REPLICATION`
+ * (a `redis://` or `nats://` URL, or `cluster`, set by `npm run cluster`) go to the framework's
+ * `session.store` and `session.replication` as they are; `SESSION_LEASE_MS` (a shorter lease fences
+ * a cut-off node sooner, at the cost of more heartbeats; tests use ~1 s) joins the replication.
+ */
+function storesFrom(env: NodeJS.ProcessEnv): Pick<NovaConfigInput['session'] & {}, 'store' | 'replication'> {
+  const store = env.SESSION_STORE?.trim() || undefined;
+  const url = env.SESSION_REPLICATION?.trim() || undefined;
+  const leaseMs = milliseconds(env, 'SESSION_LEASE_MS');
+  const replication = url !== undefined && leaseMs !== undefined ? { url, leaseMs } : url;
+  return { ...(store !== undefined ? { store } : {}), ...(replication !== undefined ? { replication } : {}) };
 }
 
-/**
- * `SESSION_REPLICATION`: a `redis://` or `nats://` URL, or `cluster` (Node cluster IPC, set by
- * `npm run cluster`), runs the memory store replicated to every node on that transport.
- */
-function replicationFrom(env: NodeJS.ProcessEnv, secrets: string[] | undefined): SessionStore | undefined {
-  const spec = env.SESSION_REPLICATION?.trim();
-  if (spec === undefined || spec === '') return undefined;
-  if (env.SESSION_STORE !== undefined && !['', 'memory'].includes(env.SESSION_STORE.trim())) {
-    throw new Error('SESSION_REPLICATION replicates the memory store: leave SESSION_STORE unset (or "memory") when using it');
-  }
-  if (secrets === undefined || secrets.length === 0) {
-    throw new Error('SESSION_REPLICATION needs SESSION_SECRET: every node must sign cookies and cluster messages with the same secret');
-  }
-  const scheme = spec.split(':', 1)[0]!.toLowerCase();
-  const transport =
-    scheme === 'redis' || scheme === 'rediss' ? redisTransport({ url: spec })
-    : scheme === 'nats' || scheme === 'tls' ? natsTransport({ servers: spec })
-    : spec === 'cluster' ? clusterTransport()
-    : undefined;
-  if (transport === undefined) {
-    throw new Error(`SESSION_REPLICATION must be a redis:// or nats:// URL, or "cluster" (got a "${scheme}:" value)`);
-  }
-  // A shorter lease fences a cut-off node sooner, at the cost of more heartbeats (tests use ~1 s).
-  const leaseMs = milliseconds(env, 'SESSION_LEASE_MS');
-  return replicatedStore({ transport, secret: secrets, ...(leaseMs !== undefined ? { leaseMs } : {}) });
+/** The framework's configuration errors name config keys; this app's users set environment variables. */
+const ENV_OF_KEY: Record<string, string> = {
+  'session.store': 'SESSION_STORE',
+  'session.replication': 'SESSION_REPLICATION',
+  'session.replication.url': 'SESSION_REPLICATION',
+  'session.replication.leaseMs': 'SESSION_LEASE_MS',
+};
+
+function namingEnv(err: unknown): unknown {
+  if (!(err instanceof NovaError)) return err;
+  const key = /^invalid configuration at "([^"]+)": /.exec(err.message);
+  const name = key === null ? undefined : ENV_OF_KEY[key[1]!];
+  if (key !== null && name !== undefined) return new Error(`${name} ${err.message.slice(key[0].length)}`, { cause: err });
+  if (err.code === errors.sessionSecretsRequired.code) return new Error(`${err.message} (here: SESSION_SECRET, comma-separated)`, { cause: err });
+  return err;
 }
 
 /**
@@ -140,23 +119,27 @@ export function buildApp(env: NodeJS.ProcessEnv = process.env): App {
   const idleTimeout = seconds(env, 'SESSION_IDLE_TIMEOUT');
   const absoluteTimeout = seconds(env, 'SESSION_ABSOLUTE_TIMEOUT');
   const maxStoreBytes = count(env, 'SESSION_MAX_STORE_BYTES');
-  const store = replicationFrom(env, secrets) ?? storeFrom(env);
   const loginLimit = loginLimits(env);
   const tls = tlsFrom(env);
-  const app: App = createApp({
-    ...(tls !== undefined ? { tls } : {}),
-    port: env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT),
-    // `/ready` asks the app on each request, long after `app` is assigned.
-    routes: (environment) => routes(environment, () => app.readiness(), loginLimit),
-    plugins: [correlationId(), requestPlugin(), ...(cluster.isWorker ? [servedBy] : [])],
-    views: { dir: fileURLToPath(new URL('./views', import.meta.url)) },
-    session: {
-      ...(secrets && secrets.length > 0 ? { secrets } : {}),
-      ...(idleTimeout !== undefined ? { idleTimeout } : {}),
-      ...(absoluteTimeout !== undefined ? { absoluteTimeout } : {}),
-      ...(maxStoreBytes !== undefined ? { maxStoreBytes } : {}),
-      ...(store !== undefined ? { store } : {}),
-    },
-  });
+  let app: App;
+  try {
+    app = createApp({
+      ...(tls !== undefined ? { tls } : {}),
+      port: env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT),
+      // `/ready` asks the app on each request, long after `app` is assigned.
+      routes: (environment) => routes(environment, () => app.readiness(), loginLimit),
+      plugins: [correlationId(), requestPlugin(), ...(cluster.isWorker ? [servedBy] : [])],
+      views: { dir: fileURLToPath(new URL('./views', import.meta.url)) },
+      session: {
+        ...(secrets && secrets.length > 0 ? { secrets } : {}),
+        ...(idleTimeout !== undefined ? { idleTimeout } : {}),
+        ...(absoluteTimeout !== undefined ? { absoluteTimeout } : {}),
+        ...(maxStoreBytes !== undefined ? { maxStoreBytes } : {}),
+        ...storesFrom(env),
+      },
+    });
+  } catch (err) {
+    throw namingEnv(err);
+  }
   return app;
 }

@@ -13,13 +13,20 @@ import type { Transport, Unsubscribe } from './transport.js';
 /** What a bus is made from. */
 export interface BusOptions {
   transport: Transport;
-  /** The cluster secret, or a list: the first signs, every one verifies (rotation). ≥ 32 bytes. */
-  secret: string | Buffer | readonly (string | Buffer)[];
+  /**
+   * The cluster secret, or a list: the first signs, every one verifies (rotation). ≥ 32 bytes.
+   * Omitted: given later with `useSecret`, before `start` (the replicated store takes the app's
+   * `session.secrets` this way).
+   */
+  secret?: BusSecret;
   /** Nodes with different cluster names ignore each other. Letters, digits, `_` and `-`. Default `nova`. */
   cluster?: string;
   /** Reports messages refused for a bad MAC, at most once a minute per bus. Default `console.warn`. */
   warn?: (message: string) => void;
 }
+
+/** A cluster secret, or a list of them (the first signs, all verify). */
+export type BusSecret = string | Buffer | readonly (string | Buffer)[];
 
 type Handler = (body: unknown, from: string) => void;
 
@@ -47,7 +54,7 @@ export class Bus {
   /** This node's id: random per start of the process, so a restarted node is a new writer. */
   readonly node = randomBytes(12).toString('base64url');
   readonly cluster: string;
-  private readonly keys: readonly Buffer[];
+  private keys: readonly Buffer[] = [];
   private readonly warn: (message: string) => void;
   private refused = 0;
   private lastWarning = 0;
@@ -56,15 +63,25 @@ export class Bus {
     const cluster = options.cluster ?? 'nova';
     if (!CLUSTER_NAME.test(cluster)) throw errors.config('cluster', 'a cluster name is 1-64 letters, digits, "_" or "-"');
     this.cluster = cluster;
-    const list = (Array.isArray(options.secret) ? options.secret : [options.secret]) as (string | Buffer)[];
+    if (options.secret !== undefined) this.useSecret(options.secret);
+    this.warn = options.warn ?? ((m) => console.warn(m));
+  }
+
+  /** Whether a secret is set (given to the constructor or to `useSecret`). */
+  get hasSecret(): boolean {
+    return this.keys.length > 0;
+  }
+
+  /** Set the cluster secret of a bus made without one. Before `start`: messages need it. */
+  useSecret(secret: BusSecret): void {
+    const list = (Array.isArray(secret) ? secret : [secret]) as (string | Buffer)[];
     let secrets;
     try {
       secrets = sessionSecrets(list);
     } catch {
-      throw errors.config('replication.secret', 'every node needs the same cluster secret of at least 32 bytes (SESSION_SECRET in the example app)');
+      throw errors.config('replication.secret', 'every node needs the same cluster secret of at least 32 bytes (session.secrets)');
     }
-    this.keys = secrets.keys.map((key) => Buffer.from(hkdfSync('sha256', key, 'nova-ts bus', `cluster:${cluster}`, 32)));
-    this.warn = options.warn ?? ((m) => console.warn(m));
+    this.keys = secrets.keys.map((key) => Buffer.from(hkdfSync('sha256', key, 'nova-ts bus', `cluster:${this.cluster}`, 32)));
   }
 
   get transport(): Transport {
@@ -72,6 +89,7 @@ export class Bus {
   }
 
   start(): Promise<void> {
+    if (!this.hasSecret) return Promise.reject(errors.sessionSecretsRequired('the cluster bus'));
     return this.options.transport.start();
   }
 

@@ -22,7 +22,9 @@ export interface PubSubMessage {
 export type Member = (message: PubSubMessage) => void;
 
 /** How a pub/sub instance is made: a transport and the cluster secret, as for replication. */
-export type PubSubOptions = Omit<BusOptions, 'warn'> & {
+export type PubSubOptions = Omit<BusOptions, 'warn' | 'secret'> & {
+  /** The cluster secret, or a list: the first signs, every one verifies (rotation). ≥ 32 bytes. */
+  secret: NonNullable<BusOptions['secret']>;
   /** How often each node repeats its presence; peers silent for 3 periods are forgotten. Default 5000 ms. */
   presenceIntervalMs?: number;
   warn?: (message: string) => void;
@@ -63,6 +65,8 @@ export class PubSub {
   private control: Unsubscribe | undefined;
 
   constructor(options: PubSubOptions) {
+    // Refused here, not at start: a pub/sub has no app configuration to take a secret from.
+    if ((options.secret as unknown) === undefined) throw errors.config('pubsub.secret', 'every node needs the same cluster secret of at least 32 bytes');
     this.bus = new Bus(options);
     this.presenceIntervalMs = options.presenceIntervalMs ?? 5000;
   }

@@ -13,7 +13,7 @@ import { hashSessionId } from './id-hash.js';
 import type { RequestSession } from './request-session.js';
 import { macsOf, sessionSecrets, sign, verify, type SessionSecrets } from './signing.js';
 import type { SessionStore, SessionStoreOptions } from './store.js';
-import { memoryStore } from './stores/memory.js';
+import { sessionStoreFrom } from './store-spec.js';
 import { withFeature, type SessionOwner } from './users.js';
 import { VerifiedCookies } from './verified-cookies.js';
 
@@ -39,7 +39,7 @@ export class SessionManager {
     this.recordClientAddress = config.session.recordClientAddress;
     this.events = new SessionEvents(config.logger, config.session.onEvent);
     this.#cookie = new SessionCookieWriter(config.session);
-    this.store = config.session.store ?? memoryStore();
+    this.store = sessionStoreFrom(config.session, (message) => config.logger.warn(message));
     if (config.session.secrets === undefined) {
       this.#secrets = sessionSecrets([randomBytes(32).toString('base64url')]);
       config.logger.warn(

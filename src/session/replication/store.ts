@@ -27,13 +27,13 @@ import { isOp, type Message, type Op } from './messages.js';
 import { Sequences } from './sequence.js';
 import { fieldBytes, RECORD_BYTES } from './record-bytes.js';
 import { isLive, ReplicaState, type FieldWire, type RecordWire, type SessionRecord } from './records.js';
-import { checkId, checkTimings, hashOf, notCaughtUp, type ReplicatedSessionStore, type ReplicatedStoreOptions, type ReplicationSettings } from './types.js';
+import { appSecrets, checkId, checkTimings, hashOf, notCaughtUp, type AppSecretsHook, type ReplicatedSessionStore, type ReplicatedStoreOptions, type ReplicationSettings } from './types.js';
 import { UserSessions, type StoreCore } from './user-sessions.js';
 
 export type { ReplicatedSessionStore, ReplicatedStoreOptions } from './types.js';
 
 /** The members `StoreCore` names are public here for `user-sessions.ts`; the factory's type hides them. */
-class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
+class ReplicatedStore implements ReplicatedSessionStore, StoreCore, AppSecretsHook {
   readonly name = 'replicated-memory';
   private readonly bus: Bus;
   readonly state = new ReplicaState(() => this.now());
@@ -89,6 +89,15 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
 
   get node(): string {
     return this.bus.node;
+  }
+
+  [appSecrets](secrets: readonly string[]): 'adopted' | 'same' | 'different' {
+    const own = this.settings.secret;
+    if (own === undefined) {
+      if (!this.bus.hasSecret) this.bus.useSecret(secrets);
+      return 'adopted';
+    }
+    return sameSecrets(own, secrets) ? 'same' : 'different';
   }
   get liveSessions(): number {
     return this.state.live;
@@ -551,6 +560,12 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore {
       if ((steps & 255) === 0 && performance.now() >= deadline) return;
     }
   }
+}
+
+/** The same secrets in the same order (the first signs): a string and its UTF-8 bytes are the same. */
+function sameSecrets(own: NonNullable<ReplicatedStoreOptions['secret']>, secrets: readonly string[]): boolean {
+  const list = (Array.isArray(own) ? own : [own]) as (string | Buffer)[];
+  return list.length === secrets.length && list.every((s, i) => Buffer.from(s).equals(Buffer.from(secrets[i]!)));
 }
 
 /**

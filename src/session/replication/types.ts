@@ -13,8 +13,12 @@ import type { RecordWire } from './records.js';
 export interface ReplicatedStoreOptions {
   /** The engine that carries the edits: `redisTransport()`, `natsTransport()`, `clusterTransport()`… */
   transport: Transport;
-  /** The cluster secret every node shares (≥ 32 bytes, or a list: first signs, all verify). */
-  secret: BusOptions['secret'];
+  /**
+   * The cluster secret every node shares (≥ 32 bytes, or a list: first signs, all verify).
+   * Omitted, the app's `session.secrets` authenticate the bus as well as the cookies (the usual
+   * way: one list, given once). Given, it must be that same list, or `createApp` refuses it.
+   */
+  secret?: BusOptions['secret'];
   /** Nodes only replicate with nodes of the same cluster name. Default `nova`. */
   cluster?: string;
   /** How long `start()` waits for a peer's state before serving alone (the first node). Default 1000 ms. */
@@ -110,6 +114,8 @@ export type ReplicationSettings = ReplicatedStoreOptions &
  * ```
  */
 export function checkTimings(options: ReplicatedStoreOptions): ReplicationSettings {
+  const problem = timingProblem(options);
+  if (problem !== undefined) throw errors.config(`replication.${problem.key}`, problem.message);
   const leaseMs = options.leaseMs ?? 3000;
   const timing = {
     joinTimeoutMs: options.joinTimeoutMs ?? 1000,
@@ -119,19 +125,60 @@ export function checkTimings(options: ReplicatedStoreOptions): ReplicationSettin
     leaseMs,
     heartbeatMs: options.heartbeatMs ?? leaseMs / 5,
   };
-  for (const [name, value] of Object.entries(timing)) {
-    if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw errors.config(`replication.${name}`, 'must be a positive number of milliseconds');
+  return { ...options, ...timing, driftMs: options.driftMs ?? 500, partition: options.partition ?? 'fence' };
+}
+
+type Timings = Pick<ReplicatedStoreOptions, 'joinTimeoutMs' | 'barrierTimeoutMs' | 'sweepIntervalMs' | 'repairDelayMs' | 'leaseMs' | 'heartbeatMs' | 'driftMs' | 'partition'>;
+
+/**
+ * The first timing that cannot work, by option name (`leaseMs`…), or undefined; also used by
+ * the configuration check of `session.replication`.
+ *
+ * @example
+ * ```ts
+ * timingProblem({ leaseMs: 1000, heartbeatMs: 900 }); // { key: 'heartbeatMs', message: 'must be at most half of leaseMs' }
+ * ```
+ */
+export function timingProblem(options: Timings): { key: string; message: string } | undefined {
+  const leaseMs = options.leaseMs ?? 3000;
+  const timing = {
+    joinTimeoutMs: options.joinTimeoutMs ?? 1000,
+    barrierTimeoutMs: options.barrierTimeoutMs ?? 250,
+    sweepIntervalMs: options.sweepIntervalMs ?? 1000,
+    repairDelayMs: options.repairDelayMs ?? 1000,
+    leaseMs,
+    heartbeatMs: options.heartbeatMs ?? leaseMs / 5,
+  };
+  for (const [key, value] of Object.entries(timing)) {
+    if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) return { key, message: 'must be a positive number of milliseconds' };
   }
   // A lease must see several heartbeats, or one late heartbeat fences a healthy node.
-  if (timing.heartbeatMs * 2 > leaseMs) throw errors.config('replication.heartbeatMs', 'must be at most half of leaseMs');
+  if (timing.heartbeatMs * 2 > leaseMs) return { key: 'heartbeatMs', message: 'must be at most half of leaseMs' };
   const driftMs = options.driftMs ?? 500;
-  if (!(typeof driftMs === 'number' && driftMs >= 0 && Number.isFinite(driftMs))) throw errors.config('replication.driftMs', 'must be zero or a positive number of milliseconds');
+  if (!(typeof driftMs === 'number' && driftMs >= 0 && Number.isFinite(driftMs))) return { key: 'driftMs', message: 'must be zero or a positive number of milliseconds' };
   const partition = options.partition ?? 'fence';
-  if (partition !== 'fence' && partition !== 'serve-stale') throw errors.config('replication.partition', "must be 'fence' or 'serve-stale'");
-  return { ...options, ...timing, driftMs, partition };
+  if (partition !== 'fence' && partition !== 'serve-stale') return { key: 'partition', message: "must be 'fence' or 'serve-stale'" };
+  return undefined;
 }
 
 /** An unknown id on a node that could not confirm it is caught up: never read as "no session". */
 export function notCaughtUp(): NovaError {
   return errors.sessionNotCaughtUp('an id unknown here could not be checked against the cluster (the transport is slow or down, or this node is catching up)');
+}
+
+/**
+ * How `createApp` hands `session.secrets` to a replicated store passed as `session.store`, and
+ * checks that a secret given to the store itself is the same list. A symbol: not public API.
+ */
+export const appSecrets = Symbol('nova-ts.replicatedStore.appSecrets');
+
+/** What a replicated store answers on `appSecrets`. */
+export interface AppSecretsHook {
+  /** `'adopted'`: the store had none and takes `secrets`; `'same'`/`'different'`: its own list compared. */
+  [appSecrets](secrets: readonly string[]): 'adopted' | 'same' | 'different';
+}
+
+/** Whether `store` is a replicated store (built-in), whatever its type says. */
+export function hasAppSecretsHook(store: unknown): store is AppSecretsHook {
+  return typeof store === 'object' && store !== null && typeof (store as Partial<AppSecretsHook>)[appSecrets] === 'function';
 }
