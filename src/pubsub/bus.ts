@@ -7,7 +7,7 @@
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { errors } from '../errors.js';
-import { sessionSecrets } from '../session/signing.js';
+import { type SessionSecrets, sessionSecrets } from '../session/signing.js';
 import type { Transport, Unsubscribe } from './transport.js';
 
 /** What a bus is made from. */
@@ -57,7 +57,7 @@ export class Bus {
     if (!CLUSTER_NAME.test(cluster)) throw errors.config('cluster', 'a cluster name is 1-64 letters, digits, "_" or "-"');
     this.cluster = cluster;
     const list = (Array.isArray(options.secret) ? options.secret : [options.secret]) as (string | Buffer)[];
-    let secrets;
+    let secrets: SessionSecrets;
     try {
       secrets = sessionSecrets(list);
     } catch {
