@@ -27,6 +27,7 @@ export interface MatchedRoute {
  * const show = (ctx: Context) => json({ id: ctx.bindings.id, page: ctx.query.page ?? '1' });
  * ```
  */
+// biome-ignore lint/suspicious/noExplicitAny: a context typed without auth data is the one any controller or plugin receives
 export class Context<AuthData = any> {
   /** Node's request: `node:http`'s, or HTTP/2's compatibility request when the app serves TLS. */
   readonly req: NodeRequest;

@@ -13,6 +13,7 @@ export interface Break {
 }
 
 /** `undefined` (or nothing) continues with the next plugin. */
+// biome-ignore lint/suspicious/noConfusingVoidType: void, so that a plugin function with no return statement type-checks
 export type PluginOutcome = void | undefined | Stop | Break;
 
 /**

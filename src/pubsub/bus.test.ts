@@ -31,7 +31,7 @@ describe('the signed bus', () => {
     const { b, raw, warnings } = await pair();
     const got: unknown[] = [];
     await b.subscribe('chat', (body) => got.push(body));
-    for (const text of ['é'.repeat(43) + '.x', '\u0000'.repeat(50), 'x', '', `${'A'.repeat(43)}.{"n":"a","t":${Date.now()},"b":1}`, 'A'.repeat(2_000_000)]) {
+    for (const text of [`${'é'.repeat(43)}.x`, '\u0000'.repeat(50), 'x', '', `${'A'.repeat(43)}.{"n":"a","t":${Date.now()},"b":1}`, 'A'.repeat(2_000_000)]) {
       await raw.publish(b.channel('chat'), text);
     }
     await settle();

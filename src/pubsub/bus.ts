@@ -7,7 +7,7 @@
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { errors } from '../errors.js';
-import { sessionSecrets } from '../session/signing.js';
+import { type SessionSecrets, sessionSecrets } from '../session/signing.js';
 import type { Transport, Unsubscribe } from './transport.js';
 
 /** What a bus is made from. */
@@ -75,7 +75,7 @@ export class Bus {
   /** Set the cluster secret of a bus made without one. Before `start`: messages need it. */
   useSecret(secret: BusSecret): void {
     const list = (Array.isArray(secret) ? secret : [secret]) as (string | Buffer)[];
-    let secrets;
+    let secrets: SessionSecrets;
     try {
       secrets = sessionSecrets(list);
     } catch {

@@ -1,6 +1,7 @@
 import { errors } from '../errors.js';
 
 // C0 controls and DEL: CR and LF would split the Location header, NUL and the rest corrupt it.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 // What may go out as is: printable ASCII but space " < > \ ` { }, and "%" only as the start of a
 // valid escape, which is never encoded again. This is encodeurl's set, except that "\" is encoded

@@ -5,7 +5,8 @@ import type { SecurityHeadersOptions } from '../results/security-headers.js';
 import type { AuthDataOf, SecurityFunction } from '../security/security.js';
 
 /** A controller: takes the request context, returns a result value. */
-export type Controller<A = any> = (ctx: Context<A>) => ControllerResult | Promise<ControllerResult>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a controller typed without auth data accepts a context carrying any
+export type Controller<A = any> = (ctx: Context<A>) => ControllerResult | Promise<ControllerResult>;
 
 /** The name a controller without one (an inline arrow) goes by in the route table. */
 export const UNNAMED_CONTROLLER = 'anonymous';
@@ -23,7 +24,8 @@ export interface RouteOptions {
  * One route, as a tuple like Nova's: `[path, controller, options?]`, or a status page
  * `[status, controller]` (Nova's `{404, fun …}`) that renders that status wherever it arises.
  */
-export type Route<A = any> = // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: as Controller: a route typed without auth data holds any controller
+export type Route<A = any> =
   | readonly [path: string, controller: Controller<A>, options?: RouteOptions]
   | readonly [status: number, controller: Controller<A>];
 

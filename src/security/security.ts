@@ -2,7 +2,8 @@ import type { Context } from '../context.js';
 import type { ControllerResult, Headers, RedirectResult } from '../results/result.js';
 
 /** Let the request through, with `authData` available to the controller as `ctx.authData`. */
-export interface Allow<A = any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: an Allow typed without auth data carries whatever the security function gave
+export interface Allow<A = any> {
   readonly kind: 'allow';
   readonly authData: A;
 }
@@ -50,7 +51,8 @@ export function allow<A = undefined>(authData?: A): Allow<A> {
  */
 export type AuthDataOf<S> = S extends (ctx: never) => infer R ? AllowedBy<Awaited<R>> : undefined;
 // A function typed only as `SecurityFunction` (returning `unknown`) says nothing: any auth data.
-type AllowedBy<O> = unknown extends O ? any : O extends Allow<infer A> ? A : O extends true ? undefined : never; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: an untyped security function says nothing about its auth data, so any
+type AllowedBy<O> = unknown extends O ? any : O extends Allow<infer A> ? A : O extends true ? undefined : never;
 
 /**
  * Nova's `false`, `{false, Headers}`, `{false, Status, Headers}` and `{false, Status, Headers, Body}`,

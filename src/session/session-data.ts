@@ -16,11 +16,11 @@
 import type { Json } from '../results/result.js';
 
 /** Augment to type the session: `declare module 'nova-ts' { interface SessionData { username: string } }`. */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+// biome-ignore lint/suspicious/noEmptyInterface: an interface, not a type, so that apps can augment it by declaration merging
 export interface SessionData {}
 
 /** Augment to type flash messages: `declare module 'nova-ts' { interface FlashData { info: string } }`. */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+// biome-ignore lint/suspicious/noEmptyInterface: an interface, not a type, so that apps can augment it by declaration merging
 export interface FlashData {}
 
 type Declared<T> = keyof T extends never ? false : true;

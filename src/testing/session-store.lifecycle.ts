@@ -233,7 +233,7 @@ function concurrencyTests(withStore: WithStore, group: Group): void {
         for (const [key, r] of [['w1', w1], ['w2', w2]] as const) {
           assert.strictEqual(await store.getValue(o, key), undefined);
           if (r?.status === 'fulfilled') assert.ok((await store.getValue(n, key)) !== undefined, `${key} moved`);
-          else assert.equal((r?.reason as { code?: unknown }).code, GONE);
+          else assert.equal((r?.reason as { code?: unknown } | undefined)?.code, GONE);
         }
         assert.equal(await store.getValue(n, 'seed'), 0);
       }

@@ -273,6 +273,7 @@ function valueTests(withStore: WithStore, group: Group): void {
       ['a Map', new Map([['a', 1]])], ['a Set', new Set([1])], ['a class instance', new Point()],
       ['a RegExp', /x/], ['a Buffer', Buffer.from('x')], ['a cyclic object', cyclic],
       ['a cyclic array', cyclicArray], ['undefined in an array', [1, undefined]],
+      // biome-ignore lint/suspicious/noSparseArray: the hole is the value under test
       ['a sparse array', [1, , 3]], ['NaN deep inside', { a: [{ b: NaN }] }],
       ['a method', { f() { return 1; } }], ['a boxed string', Object('x')], ['10,000 levels of nesting', deep],
     ];

@@ -16,7 +16,7 @@ describe('npm run cluster in Chromium', { skip: missing && process.env.CI !== 't
     assert.ok(!missing, MISSING);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const app = await startChild(script, { PORT: String(port), CLUSTER_WORKERS: '3', SESSION_SECRET: 'browser-cluster-secret-0123456789abcdefgh', LOGIN_RATE_LIMIT: '0' }, /(listening on[^]*){3}/, 20_000);
+    const app = await startChild(script, { PORT: String(port), CLUSTER_WORKERS: '3', SESSION_SECRET: 'browser-cluster-secret-0123456789abcdefgh', LOGIN_RATE_LIMIT: '0' }, /(listening on[\s\S]*){3}/, 20_000);
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 15_000 });
     try {
       const context = await browser.newContext();

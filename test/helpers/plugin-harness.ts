@@ -73,6 +73,7 @@ export interface Answer {
   readonly headers: IncomingHttpHeaders;
   readonly text: string;
   /** The body parsed as JSON (undefined when empty). */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read the parsed fields directly and assert on them
   readonly body: any;
 }
 

@@ -38,7 +38,7 @@ function post(port: number, path: string, form: string, cookie = ''): Promise<{ 
 describe('npm run cluster', () => {
   it('keeps a login across every worker, on a fresh connection each time, and after a worker is killed', async () => {
     const port = await freePort();
-    const app = await startChild(script, { PORT: String(port), CLUSTER_WORKERS: '3', SESSION_SECRET: 'cluster-test-secret-0123456789abcdefghij', LOGIN_RATE_LIMIT: '0' }, /(listening on[^]*){3}/, 20_000);
+    const app = await startChild(script, { PORT: String(port), CLUSTER_WORKERS: '3', SESSION_SECRET: 'cluster-test-secret-0123456789abcdefghij', LOGIN_RATE_LIMIT: '0' }, /(listening on[\s\S]*){3}/, 20_000);
     try {
       const login = await post(port, '/login', 'username=ada&password=password');
       assert.equal(login.status, 302);
@@ -55,7 +55,7 @@ describe('npm run cluster', () => {
       const victim = [...workers][0]!;
       process.kill(Number(victim), 'SIGKILL');
       const until = Date.now() + 15_000;
-      while (!/starting another[^]*listening on/.test(app.output().split('exited')[1] ?? '')) {
+      while (!/starting another[\s\S]*listening on/.test(app.output().split('exited')[1] ?? '')) {
         if (Date.now() > until) assert.fail(`no replacement worker started:\n${app.output()}`);
         await new Promise((r) => setTimeout(r, 100));
       }

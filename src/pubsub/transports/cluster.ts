@@ -213,7 +213,7 @@ export function clusterHub(): () => void {
       }
       if (value.op !== 'publish') return;
       const relay: Wire = { nova: 'pubsub', op: 'message', channel: value.channel, message: value.message };
-      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w?.isConnected() === true);
       // All relays are queued now, in arrival order, so publishes stay in one global order; the ack
       // waits until every one of them is written (a worker that died meanwhile just errors).
       let left = workers.length + 1;

@@ -351,7 +351,7 @@ export class CatchUp {
     }
     for (let i = 0; i < chunks.length; i++) {
       const { keys, hashes } = this.digests.entriesIn(bits, chunks[i]!);
-      hashes.forEach((h, j) => round.mine.set(h, keys[j]!));
+      for (const [j, h] of hashes.entries()) round.mine.set(h, keys[j]!);
       const last = i === chunks.length - 1;
       await this.host.publish(channel, { want: { k, bits, diff: bitmap(chunks[i]!, bits), hashes: hashData(hashes), last } });
       if (!last && this.slices.due()) await this.slices.pause();

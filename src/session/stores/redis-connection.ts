@@ -7,7 +7,8 @@ import { storeUnavailable } from '../store.js';
 import type { RedisClientType } from 'redis';
 
 /** The node-redis client methods the store uses; any `RedisClientType` has them. */
-export type Client = RedisClientType<any, any, any, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: any client, whatever modules, scripts and protocol it was created with
+export type Client = RedisClientType<any, any, any, any, any>;
 
 /** The URL with any password replaced, for messages and logs. */
 export function safeUrl(url: string): string {
