@@ -8,7 +8,7 @@ import ts from 'typescript';
 import type { CodeBlock } from './extract.js';
 
 /** Languages whose blocks are type-checked. */
-export const COMPILED_LANGS = new Set(['ts', 'typescript', 'tsx', 'js', 'javascript', 'mjs']);
+export const COMPILED_LANGS = new Set(['ts', 'typescript', 'js', 'javascript', 'mjs']);
 
 export interface CompileOptions {
   /** The repository root: the package whose name the blocks import. */
