@@ -44,7 +44,7 @@ describe('documentation code blocks', () => {
     assert.equal(report(blocks.filter((b) => PARSED_LANGS.has(b.lang)).flatMap(parseBlock)), '');
   });
 
-  it('runs every block marked "run"', async () => {
+  it('runs every block marked "run" or "probe"', async () => {
     const runnable = blocks.filter((b) => b.markers.run);
     assert.ok(runnable.length > 0, 'no block is marked <!-- run -->');
     const errors = [];

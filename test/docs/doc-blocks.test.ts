@@ -1,6 +1,7 @@
 // The docs checker itself: it must catch a broken block and say where, or the docs test proves
 // nothing. Each case is a small Markdown text, checked as the real docs are.
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -24,13 +25,21 @@ describe('extractBlocks', () => {
     const { blocks, problems } = extractBlocks('docs/x.md', md);
     assert.deepEqual(problems, []);
     assert.deepEqual(blocks.map((b) => [b.line, b.lang, b.code]), [[5, 'ts', 'const a = 1;'], [11, 'sh', 'echo hi']]);
-    assert.deepEqual(blocks[0]!.markers, { prelude: ['nova', 'app'], run: true });
-    assert.deepEqual(blocks[1]!.markers, { prelude: [], run: false });
+    assert.deepEqual(blocks[0]!.markers, { prelude: ['nova', 'app'], run: true, probes: [] });
+    assert.deepEqual(blocks[1]!.markers, { prelude: [], run: false, probes: [] });
   });
 
   it('reads markers only from the lines right above the fence', () => {
     const { blocks } = extractBlocks('docs/x.md', ['<!-- run -->', '', `${fence}ts`, 'x;', fence].join('\n'));
     assert.equal(blocks[0]!.markers.run, false);
+  });
+
+  it('reads probes, which make the block run', () => {
+    const { blocks, problems } = extractBlocks('docs/x.md', ['<!-- probe: GET /heartbeat 200, POST /login 302 -->', `${fence}ts`, 'x;', fence].join('\n'));
+    assert.deepEqual(problems, []);
+    assert.deepEqual(blocks[0]!.markers.probes, [{ method: 'GET', path: '/heartbeat', status: 200 }, { method: 'POST', path: '/login', status: 302 }]);
+    assert.equal(blocks[0]!.markers.run, true);
+    assert.match(extractBlocks('docs/x.md', ['<!-- probe: /heartbeat -->', `${fence}ts`, 'x;', fence].join('\n')).problems[0]!.message, /not "METHOD \/path STATUS"/);
   });
 
   it('names an unknown or empty marker with its line', () => {
@@ -117,6 +126,27 @@ describe('running blocks', () => {
   it('runs a shell block marked run, and reports its failure', async () => {
     assert.deepEqual(await run(`<!-- run -->\n<!-- output: ok -->\n${fence}sh\ntouch here && ls here >/dev/null && echo ok\n${fence}`), []);
     assert.match((await run(`<!-- run -->\n${fence}sh\nfalse\n${fence}`))[0]!.message, /exited with 1/);
+  });
+
+  it('starts an app block on a free port, whatever port it names, and probes it', async (t) => {
+    // The block names a port that is taken: it must be moved, not fail with EADDRINUSE.
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    t.after(() => taken.close());
+    const app = [
+      "import { createApp, status } from 'nova-ts';",
+      `const app = createApp({ port: ${(taken.address() as AddressInfo).port}, host: '127.0.0.1', session: { secrets: ['a-probe-test-secret-of-32-characters!!'] }, routes: [{ routes: [['/heartbeat', () => status(200), { methods: ['get'] }]] }] });`,
+      'await app.listen();',
+      fence,
+    ].join('\n');
+    assert.deepEqual(await run(`<!-- probe: GET /heartbeat 200, GET /nowhere 404 -->\n${fence}ts\n${app}`), []);
+    const errors = await run(`<!-- probe: GET /heartbeat 204 -->\n${fence}ts\n${app}`);
+    assert.deepEqual(errors.map((e) => `${e.where}: ${e.message}`), ['docs/checker-case.md:2: GET /heartbeat answered 200, the marker expects 204']);
+  });
+
+  it('reports an app block that never listens', async () => {
+    const errors = await run(`<!-- probe: GET / 200 -->\n${fence}ts\nconsole.log('no server');\n${fence}`);
+    assert.match(errors[0]!.message, /exited with 0 before listening/);
   });
 
   it('refuses to run a block that needs a declaration-only prelude', async () => {

@@ -9,10 +9,19 @@ export interface BlockMarkers {
   notCompiled?: string;
   /** A file name: other blocks of the same document may import it (`./name.js`). */
   file?: string;
-  /** Run the block: `node` for a program, `bash` for a shell block. */
+  /** Run the block: `node` for a program, `bash` for a shell block; with `probes`, a server. */
   run: boolean;
   /** The standard output a run must print (compared trimmed). */
   output?: string;
+  /** Requests to send to the server the block starts, each with the status it must answer. */
+  probes: Probe[];
+}
+
+/** `GET /heartbeat 200`: a request to the started app and the status it must answer. */
+export interface Probe {
+  method: string;
+  path: string;
+  status: number;
 }
 
 export interface CodeBlock {
@@ -34,7 +43,8 @@ export interface MarkerProblem {
   message: string;
 }
 
-const KEYS = new Set(['prelude', 'not-compiled', 'file', 'run', 'output']);
+const KEYS = new Set(['prelude', 'not-compiled', 'file', 'run', 'output', 'probe']);
+const PROBE = /^([A-Z]+)\s+(\/\S*)\s+(\d{3})$/;
 const FENCE = /^(\s*)(`{3,}|~{3,})\s*([^\s`]*)/;
 const MARKER = /^\s*<!--\s*([a-z-]+)\s*(?::\s*([\s\S]*?))?\s*-->\s*$/;
 
@@ -70,7 +80,7 @@ export function extractBlocks(doc: string, text: string): { blocks: CodeBlock[];
 
 // Markers are the HTML comments on the lines right above the fence (no blank line between).
 function readMarkers(doc: string, lines: string[], fenceIndex: number, problems: MarkerProblem[]): BlockMarkers {
-  const markers: BlockMarkers = { prelude: [], run: false };
+  const markers: BlockMarkers = { prelude: [], run: false, probes: [] };
   for (let k = fenceIndex - 1; k >= 0; k--) {
     const match = MARKER.exec(lines[k]!);
     if (!match) break;
@@ -92,6 +102,13 @@ function readMarkers(doc: string, lines: string[], fenceIndex: number, problems:
       markers.notCompiled = value;
     } else if (key === 'file') {
       markers.file = value;
+    } else if (key === 'probe') {
+      markers.run = true; // a block that is probed is run, as a server
+      for (const probe of value.split(',').map((part) => part.trim())) {
+        const match = PROBE.exec(probe);
+        if (match) markers.probes.push({ method: match[1]!, path: match[2]!, status: Number(match[3]) });
+        else problem(`probe "${probe}" is not "METHOD /path STATUS" (for example GET /heartbeat 200)`);
+      }
     } else {
       markers.output = value;
     }

@@ -4,7 +4,9 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { COMPILED_LANGS, blockFileName, blockSource, docDir, preludeFolderFiles } from './compile.js';
 import type { BlockError } from './compile.js';
@@ -47,6 +49,7 @@ export async function runBlock(block: CodeBlock, docBlocks: CodeBlock[], options
       writeModule(join(options.root, blockFileName(other)), blockSource(other));
     }
     const file = writeModule(join(options.root, blockFileName(block)), blockSource(block));
+    if (block.markers.probes.length > 0) return await probeServer(block, file, options);
     command = process.execPath;
     args = [file];
     cwd = dirname(file);
@@ -82,6 +85,50 @@ function writeModule(tsFile: string, source: string): string {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, outputText);
   return file;
+}
+
+// Loaded before a probed block: whatever port the block asks for, its server listens on a free
+// one, which is sent to the test over the IPC channel (two helpers may run the docs at once).
+const LISTEN_ON_FREE_PORT = `import net from 'node:net';
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (...args) {
+  if (typeof args[0] === 'number' || (typeof args[0] === 'string' && /^\\d+$/.test(args[0]))) args[0] = 0;
+  else if (args[0] && typeof args[0] === 'object' && 'port' in args[0]) args[0] = { ...args[0], port: 0 };
+  this.once('listening', () => process.send?.({ listening: this.address() }));
+  return listen.apply(this, args);
+};
+`;
+
+async function probeServer(block: CodeBlock, file: string, options: RunOptions): Promise<BlockError[]> {
+  const where = `${block.doc}:${block.line}`;
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const preload = join(options.root, 'dist', 'doc-blocks', 'listen-on-free-port.mjs');
+  writeFileSync(preload, LISTEN_ON_FREE_PORT);
+  const child = spawn(process.execPath, ['--import', pathToFileURL(preload).href, file], { cwd: dirname(file), stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    const address = await Promise.race([
+      new Promise<AddressInfo>((resolve) => child.on('message', (message: { listening?: AddressInfo }) => message.listening && resolve(message.listening))),
+      exited.then((code) => Promise.reject(new Error(`exited with ${code} before listening:\n${stderr.trim()}`))),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not listening after ${timeoutMs} ms`)), timeoutMs).unref()),
+    ]);
+    const host = ['::', '0.0.0.0'].includes(address.address) ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const errors: BlockError[] = [];
+    for (const probe of block.markers.probes) {
+      const res = await fetch(`http://${host}:${address.port}${probe.path}`, { method: probe.method, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+      await res.arrayBuffer();
+      if (res.status !== probe.status) errors.push({ where, message: `${probe.method} ${probe.path} answered ${res.status}, the marker expects ${probe.status}` });
+    }
+    return errors;
+  } catch (err) {
+    return [{ where, message: (err as Error).message }];
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
 }
 
 function spawnWithTimeout(command: string, args: string[], cwd: string, timeoutMs: number) {
