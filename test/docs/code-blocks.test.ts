@@ -10,6 +10,8 @@ import { COMPILED_LANGS, createBlockChecker } from '../helpers/doc-blocks/compil
 import { extractBlocks, type CodeBlock } from '../helpers/doc-blocks/extract.js';
 import { PARSED_LANGS, parseBlock } from '../helpers/doc-blocks/parse.js';
 import { runBlock } from '../helpers/doc-blocks/run.js';
+import { SQL_LANGS, checkSqlBlocks } from '../helpers/doc-blocks/sql.js';
+import { skipUnlessReachable } from '../helpers/service.js';
 
 // dist/test/docs/ → the repository root, where the Markdown and the preludes are.
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -42,6 +44,15 @@ describe('documentation code blocks', () => {
 
   it('parses every JSON and Liquid block', () => {
     assert.equal(report(blocks.filter((b) => PARSED_LANGS.has(b.lang)).flatMap(parseBlock)), '');
+  });
+
+  it('runs every SQL block against PostgreSQL, rolled back', async (t) => {
+    const sql = blocks.filter((b) => SQL_LANGS.has(b.lang) && b.markers.notCompiled === undefined);
+    if (sql.length === 0) return; // none yet: no database needed
+    const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+    const skip = await skipUnlessReachable(url, 5432, 'PostgreSQL');
+    if (skip) return t.skip(skip);
+    assert.equal(report(await checkSqlBlocks(sql, url)), '');
   });
 
   it('runs every block marked "run" or "probe"', async () => {

@@ -9,6 +9,8 @@ import { createBlockChecker } from '../helpers/doc-blocks/compile.js';
 import { extractBlocks } from '../helpers/doc-blocks/extract.js';
 import { parseBlock } from '../helpers/doc-blocks/parse.js';
 import { runBlock } from '../helpers/doc-blocks/run.js';
+import { checkSqlBlocks } from '../helpers/doc-blocks/sql.js';
+import { skipUnlessReachable } from '../helpers/service.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const preludeDir = join(root, 'test/docs/preludes');
@@ -101,6 +103,23 @@ describe('parsing blocks', () => {
     assert.match(parseBlock(json!)[0]!.message, /json does not parse/);
     assert.match(parseBlock(liquid!)[0]!.message, /html does not parse/);
     assert.deepEqual(parseBlock(good!), []);
+  });
+});
+
+describe('SQL blocks', () => {
+  it('runs them in PostgreSQL, leaves nothing behind, and reports a failing statement at its line', async (t) => {
+    const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+    const skip = await skipUnlessReachable(url, 5432, 'PostgreSQL');
+    if (skip) return t.skip(skip);
+    const table = `docs_block_${process.pid}`;
+    const md = [
+      `${fence}sql`, `CREATE TABLE ${table} (id int PRIMARY KEY);`, `INSERT INTO ${table} VALUES (1);`, fence, '',
+      `${fence}sql`, `SELECT 1;`, `SELECT nope FROM ${table};`, fence,
+    ].join('\n');
+    const errors = await checkSqlBlocks(extractBlocks('docs/x.md', md).blocks, url);
+    // The second block's table is gone: the first block's transaction was rolled back.
+    assert.deepEqual(errors.map((e) => e.where), ['docs/x.md:8']);
+    assert.match(errors[0]!.message, /relation "docs_block_\d+" does not exist/);
   });
 });
 
