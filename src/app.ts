@@ -67,6 +67,19 @@ export interface AppReadiness {
   reasons: string[];
 }
 
+/**
+ * Makes an app from its configuration, checked at once: a bad value throws a `NovaError` naming
+ * its key. Nothing starts until `start()` or `listen()` (or the first `inject` of `nova-ts/testing`).
+ *
+ * @example
+ * ```ts
+ * const app = createApp({
+ *   session: { secrets: [process.env.SESSION_SECRET!] },
+ *   routes: () => [{ routes: [['/heartbeat', () => status(200), { methods: ['get'] }]] }],
+ * });
+ * await app.listen();
+ * ```
+ */
 export function createApp(input: NovaConfigInput): App {
   const config = loadConfig(input);
   // Validated by loadConfig already, so this resolves.

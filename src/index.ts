@@ -1,4 +1,8 @@
-// The public API of nova-ts. Everything a user imports comes from here.
+/**
+ * The public API of nova-ts. Everything a user imports comes from here.
+ *
+ * @module nova-ts
+ */
 export { createApp, type App, type AppReadiness } from './app.js';
 export { loadConfig, type NovaConfig, type NovaConfigInput, type Logger, type SessionConfig, type ServerLimits, type TlsConfig } from './config.js';
 export { Context } from './context.js';
@@ -59,3 +63,22 @@ export { natsTransport, type NatsTransportOptions, type NatsConnectionLike } fro
 export type { RedisClientLike } from './session/stores/redis-client-like.js';
 export type { Pool as PgPoolLike, PoolClient as PgPoolClientLike, QueryResult as PgQueryResultLike } from './session/stores/pg-types.js';
 export { clusterTransport, clusterHub, type ClusterTransportOptions } from './pubsub/transports/cluster.js';
+
+// The types the exports above take and give, named so an app can write them down (`const options:
+// CorsOptions = …`) and the API reference can link to them.
+export type { Stop, Break } from './plugins/plugin.js';
+export type { ViewResult, JsonResult, StatusResult, RedirectResult, SendfileResult, ViewOptions } from './results/result.js';
+export type { Reply } from './results/reply.js';
+export type { Deny } from './security/security.js';
+export type { MatchedRoute } from './context.js';
+export type { Router } from './router/router.js';
+export type { ViewEngine, ViewEngineOptions } from './views/views.js';
+export type { RequestSession } from './session/request-session.js';
+export type { SessionEvents } from './session/events.js';
+export type { MemoryStoreTuning } from './session/stores/memory.js';
+export type { RedisSessionStore, RedisStoreOptions } from './session/stores/redis.js';
+export type { PostgresSessionStore } from './session/stores/postgres.js';
+export type { PostgresStoreOptions } from './session/stores/postgres-core.js';
+export type { CorsOptions } from './plugins/cors.js';
+export type { CorrelationIdOptions } from './plugins/correlation-id.js';
+export type { RequestPluginOptions } from './plugins/request.js';

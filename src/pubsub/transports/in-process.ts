@@ -29,6 +29,15 @@ export interface InProcessBus {
   setDown(transport: Transport, down: boolean): void;
 }
 
+/**
+ * A new bus: each `bus.transport()` is one node's transport, and they all reach each other.
+ *
+ * @example
+ * ```ts
+ * const bus = inProcessBus();
+ * const store = replicatedStore({ transport: bus.transport(), secret });
+ * ```
+ */
 export function inProcessBus(): InProcessBus {
   const channels = new Map<string, Set<{ owner: InProcessTransport; handler: Handler }>>();
   const bus: InProcessBus = {
