@@ -57,7 +57,8 @@ async function run(engine: Engine, n: number): Promise<Row> {
     for (const node of nodes) await node.start(OPTIONS);
     progress(`${engine}, ${n} nodes: ${fmt(SESSIONS)} sessions`);
     const ids = Array.from({ length: SESSIONS }, () => generateSessionId());
-    for (let i = 0; i < ids.length; i += 250) await Promise.all(ids.slice(i, i + 250).map((id) => nodes[0]!.setValue(id, 'cart', `{"items":[${i % 7}],"by":"${id.slice(0, 8)}"}`)));
+    for (let i = 0; i < ids.length; i += 250)
+      await Promise.all(ids.slice(i, i + 250).map((id) => nodes[0]!.setValue(id, 'cart', `{"items":[${i % 7}],"by":"${id.slice(0, 8)}"}`)));
     await until('every node holds every session', 60_000, () => nodes.every((x) => x.liveSessions === SESSIONS));
     const stateBytes = JSON.stringify(nodes[0]!.dump()).length;
 
@@ -106,12 +107,14 @@ const mb = (b: number) => (b / 1e6).toFixed(2);
 const lines = [
   `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:catchup\`: ${fmt(SESSIONS)} sessions, ${fmt(OUTAGE_WRITES)} more written while the engine was down (SIGKILL, then restarted on the same port); all nodes in one process, each with its own connection; Node ${process.version}.`,
   '',
-  '| engine | nodes | catch-up MB delivered | vs 3 nodes | one node\'s state MB | heartbeats B/s (steady) | caught up in s | longest event-loop stall ms |',
+  "| engine | nodes | catch-up MB delivered | vs 3 nodes | one node's state MB | heartbeats B/s (steady) | caught up in s | longest event-loop stall ms |",
   '|---|---:|---:|---:|---:|---:|---:|---:|',
 ];
 for (const r of rows) {
   const three = rows.find((x) => x.engine === r.engine && x.nodes === 3) ?? r;
-  lines.push(`| ${r.engine} | ${r.nodes} | ${mb(r.catchUp)} | ${(r.catchUp / three.catchUp).toFixed(2)}× | ${mb(r.stateBytes)} | ${fmt(r.heartbeatRate)} | ${r.seconds.toFixed(2)} | ${r.stallMs.toFixed(0)} |`);
+  lines.push(
+    `| ${r.engine} | ${r.nodes} | ${mb(r.catchUp)} | ${(r.catchUp / three.catchUp).toFixed(2)}× | ${mb(r.stateBytes)} | ${fmt(r.heartbeatRate)} | ${r.seconds.toFixed(2)} | ${r.stallMs.toFixed(0)} |`,
+  );
 }
 const verdicts = [...new Set(rows.map((r) => r.engine))].map((engine) => {
   const three = rows.find((x) => x.engine === engine && x.nodes === 3);

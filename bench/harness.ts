@@ -118,14 +118,7 @@ export function requireLoadTool(): void {
  * its routes' answers before loading them.
  */
 export async function load(options: LoadOptions): Promise<LoadResult> {
-  const args = [
-    '-t1',
-    `-c${options.connections ?? 50}`,
-    `-d${options.seconds}s`,
-    '-s',
-    LOAD_SCRIPT,
-    options.url,
-  ];
+  const args = ['-t1', `-c${options.connections ?? 50}`, `-d${options.seconds}s`, '-s', LOAD_SCRIPT, options.url];
   const env = { ...process.env, WRK_REQUESTS: requestFile(options.requests), WRK_PIPELINE: String(options.pipelining ?? 10) };
   const out = await new Promise<string>((resolve, reject) => {
     const proc = spawn('wrk', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });

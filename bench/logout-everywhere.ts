@@ -79,7 +79,10 @@ async function run(engine: Engine): Promise<Result> {
     const b = await cluster.start(server.url);
     const c = await cluster.start(proxy.url);
     const nodes = [a, b, c];
-    const lb = await startHaproxy(nodes.map((n) => n.port), { checkPath: '/ready', checkIntervalMs: 250 });
+    const lb = await startHaproxy(
+      nodes.map((n) => n.port),
+      { checkPath: '/ready', checkIntervalMs: 250 },
+    );
     try {
       await eventually(async () => (await Promise.all(nodes.map((n) => readyStatus(n.url)))).every((s) => s === 200), 'every node ready');
       await pause(1000); // HAProxy's checks have seen every node up

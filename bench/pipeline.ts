@@ -50,7 +50,10 @@ const table = [
   '',
   `Target: the pipeline keeps at least 85% of bare node:http throughput — **${ratio >= 0.85 ? 'met' : 'NOT met'}**: ${(ratio * 100).toFixed(1)}% of req/s, ${((bareCpu / novaCpu) * 100).toFixed(1)}% by server CPU per request.`,
   '',
-  `Per round, Nova.ts req/s ÷ bare node:http: ${rps.get('Nova.ts pipeline')!.map((r, i) => (r / rps.get('bare node:http')![i]!).toFixed(2)).join(', ')}.`,
+  `Per round, Nova.ts req/s ÷ bare node:http: ${rps
+    .get('Nova.ts pipeline')!
+    .map((r, i) => (r / rps.get('bare node:http')![i]!).toFixed(2))
+    .join(', ')}.`,
 ].join('\n');
 console.log(table);
 if (process.env.BENCH_RECORD !== '0') recordSection('pipeline', table);

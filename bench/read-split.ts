@@ -20,7 +20,14 @@ try {
     new Promise<string>((resolve, reject) => {
       const body = `username=${user}&password=password`;
       const req = request(
-        { host: '127.0.0.1', port: target.port, agent, method: 'POST', path: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length } },
+        {
+          host: '127.0.0.1',
+          port: target.port,
+          agent,
+          method: 'POST',
+          path: '/login',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length },
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve((res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!).find((c) => c.startsWith('session_id='))!));
@@ -31,7 +38,14 @@ try {
     });
   const cookies: string[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: 50 }, async () => { while (next < SESSIONS) { const i = next++; cookies[i] = await login(`user${i}`); } }));
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      while (next < SESSIONS) {
+        const i = next++;
+        cookies[i] = await login(`user${i}`);
+      }
+    }),
+  );
   agent.destroy();
   const requests = (path: string) => cookies.map((cookie) => ({ path, headers: { cookie } }));
   for (let round = 1; round <= ROUNDS; round += 1) {

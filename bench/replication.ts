@@ -99,7 +99,18 @@ async function run(engine: 'redis' | 'nats', url: string): Promise<Row> {
     const seconds = (performance.now() - started) / 1000;
     await pause(300);
     const { applied } = await ask(child);
-    return { engine, p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags[lags.length - 1]!, ackP50: percentile(acks, 50), ackP99: percentile(acks, 99), rawP50: percentile(raw, 50), rawP99: percentile(raw, 99), writes: written / seconds, applied: applied / seconds };
+    return {
+      engine,
+      p50: percentile(lags, 50),
+      p99: percentile(lags, 99),
+      max: lags[lags.length - 1]!,
+      ackP50: percentile(acks, 50),
+      ackP99: percentile(acks, 99),
+      rawP50: percentile(raw, 50),
+      rawP99: percentile(raw, 99),
+      writes: written / seconds,
+      applied: applied / seconds,
+    };
   } finally {
     await a.stop();
     child.send('stop');

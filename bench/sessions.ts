@@ -65,7 +65,8 @@ function login(port: number, agent: Agent, user: string, cookieName: string): Pr
         res.on('end', () => {
           const cookies = (res.headers['set-cookie'] ?? []).map((c) => c.split(';', 1)[0]!).filter((c) => c.startsWith(`${cookieName}=`));
           const cookie = cookies.at(-1);
-          if (res.statusCode !== 302 || cookie === undefined) reject(new Error(`login ${user}: status ${res.statusCode}, cookies ${JSON.stringify(res.headers['set-cookie'])}`));
+          if (res.statusCode !== 302 || cookie === undefined)
+            reject(new Error(`login ${user}: status ${res.statusCode}, cookies ${JSON.stringify(res.headers['set-cookie'])}`));
           else resolve(cookie);
         });
       },
@@ -209,60 +210,60 @@ function redisReport(): void {
     '',
     `Target for Nova.ts: at least 2× express-session + connect-redis on the read — ${ratio >= 2 ? '**met**' : '**NOT met**'} (${ratio.toFixed(2)}×; ${(m(CONNECT_REDIS, 'readCpu') / m(NOVA, 'readCpu')).toFixed(2)}× by server CPU per request).`,
     '',
-    `Per slice, Nova.ts read req/s ÷ connect-redis: ${figures.get(NOVA)!.readRps.map((r, i) => (r / figures.get(CONNECT_REDIS)!.readRps[i]!).toFixed(2)).join(', ')}.`,
+    `Per slice, Nova.ts read req/s ÷ connect-redis: ${figures
+      .get(NOVA)!
+      .readRps.map((r, i) => (r / figures.get(CONNECT_REDIS)!.readRps[i]!).toFixed(2))
+      .join(', ')}.`,
   ].join('\n');
   console.log(table);
   if (process.env.BENCH_RECORD !== '0') recordSection('sessions-redis', table);
 }
 
 function memoryReport(): void {
-const fastifyRead = m(FASTIFY, 'readRps');
-const fastifyLogin = m(FASTIFY, 'loginRps');
-const bareRead = m(BARE, 'readRps');
-const rows = targets.map((t) => {
-  const read = m(t.name, 'readRps');
-  const readCpu = m(t.name, 'readCpu');
-  const cells = [
-    t.name,
-    fmt(read),
-    `${(read / fastifyRead).toFixed(2)}×`,
-    `${((read / bareRead) * 100).toFixed(1)}%`,
-    readCpu.toFixed(1),
-  ];
-  if (t.sessions) {
-    const loginRps = m(t.name, 'loginRps');
-    cells.push(fmt(loginRps), `${(loginRps / fastifyLogin).toFixed(2)}×`, m(t.name, 'loginCpu').toFixed(1), fmt(m(t.name, 'heapPerSession')));
-  } else {
-    cells.push('—', '—', '—', '—');
-  }
-  return `| ${cells.join(' | ')} |`;
-});
+  const fastifyRead = m(FASTIFY, 'readRps');
+  const fastifyLogin = m(FASTIFY, 'loginRps');
+  const bareRead = m(BARE, 'readRps');
+  const rows = targets.map((t) => {
+    const read = m(t.name, 'readRps');
+    const readCpu = m(t.name, 'readCpu');
+    const cells = [t.name, fmt(read), `${(read / fastifyRead).toFixed(2)}×`, `${((read / bareRead) * 100).toFixed(1)}%`, readCpu.toFixed(1)];
+    if (t.sessions) {
+      const loginRps = m(t.name, 'loginRps');
+      cells.push(fmt(loginRps), `${(loginRps / fastifyLogin).toFixed(2)}×`, m(t.name, 'loginCpu').toFixed(1), fmt(m(t.name, 'heapPerSession')));
+    } else {
+      cells.push('—', '—', '—', '—');
+    }
+    return `| ${cells.join(' | ')} |`;
+  });
 
-const novaRead = m(NOVA, 'readRps');
-const novaHeap = m(NOVA, 'heapPerSession');
-const expressHeap = m(EXPRESS, 'heapPerSession');
-const fastifyHeap = m(FASTIFY, 'heapPerSession');
-const verdict = (ok: boolean) => (ok ? '**met**' : '**NOT met**');
-const vsFastify = novaRead / fastifyRead;
-const vsBare = novaRead / bareRead;
-// Targets measured against servers run minutes apart are only as steady as the machine; the
-// ratio within each round (servers run back to back) shows how much of a verdict is noise.
-const perRound = (other: string) =>
-  figures.get(NOVA)!.readRps.map((r, i) => (r / figures.get(other)!.readRps[i]!).toFixed(2)).join(', ');
-const table = [
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions\`: all four servers up at once and loaded in turn, ${ROUNDS} slices of ${SECONDS} s each per server and route, wrk (one thread) with 50 connections × 10 pipelined requests, medians over the slices; Node ${process.version}, ${cpus().length} cores (load tool and server share them); 1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadAfter.toFixed(2)} after.`,
-  `Reads cycle over ${fmt(SESSIONS)} sessions logged in just before; logins arrive without a cookie and each stores a new session. Heap bytes/session: heap after a full GC, before and after those ${fmt(SESSIONS)} logins, divided by ${fmt(SESSIONS)}.`,
-  '',
-  '| server | read req/s | read vs @fastify/session | read vs bare | read CPU µs/request | login req/s | login vs @fastify/session | login CPU µs/request | heap bytes/session |',
-  '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ...rows,
-  '',
-  `Targets for Nova.ts: at least 3× @fastify/session on the read — ${verdict(vsFastify >= 3)} (${vsFastify.toFixed(2)}×; ${(m(FASTIFY, 'readCpu') / m(NOVA, 'readCpu')).toFixed(2)}× by server CPU per request); ` +
-    `at least 70% of bare node:http on the read — ${verdict(vsBare >= 0.7)} (${(vsBare * 100).toFixed(1)}%; ${((m(BARE, 'readCpu') / m(NOVA, 'readCpu')) * 100).toFixed(1)}% by server CPU per request); ` +
-    `less heap per session than either peer — ${verdict(novaHeap < expressHeap && novaHeap < fastifyHeap)} (${fmt(novaHeap)} B vs ${fmt(expressHeap)} B express-session, ${fmt(fastifyHeap)} B @fastify/session).`,
-  '',
-  `Per slice, Nova.ts read req/s ÷ @fastify/session: ${perRound(FASTIFY)}; ÷ bare node:http: ${perRound(BARE)}.`,
-].join('\n');
-console.log(table);
-if (process.env.BENCH_RECORD !== '0') recordSection('sessions', table);
+  const novaRead = m(NOVA, 'readRps');
+  const novaHeap = m(NOVA, 'heapPerSession');
+  const expressHeap = m(EXPRESS, 'heapPerSession');
+  const fastifyHeap = m(FASTIFY, 'heapPerSession');
+  const verdict = (ok: boolean) => (ok ? '**met**' : '**NOT met**');
+  const vsFastify = novaRead / fastifyRead;
+  const vsBare = novaRead / bareRead;
+  // Targets measured against servers run minutes apart are only as steady as the machine; the
+  // ratio within each round (servers run back to back) shows how much of a verdict is noise.
+  const perRound = (other: string) =>
+    figures
+      .get(NOVA)!
+      .readRps.map((r, i) => (r / figures.get(other)!.readRps[i]!).toFixed(2))
+      .join(', ');
+  const table = [
+    `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions\`: all four servers up at once and loaded in turn, ${ROUNDS} slices of ${SECONDS} s each per server and route, wrk (one thread) with 50 connections × 10 pipelined requests, medians over the slices; Node ${process.version}, ${cpus().length} cores (load tool and server share them); 1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadAfter.toFixed(2)} after.`,
+    `Reads cycle over ${fmt(SESSIONS)} sessions logged in just before; logins arrive without a cookie and each stores a new session. Heap bytes/session: heap after a full GC, before and after those ${fmt(SESSIONS)} logins, divided by ${fmt(SESSIONS)}.`,
+    '',
+    '| server | read req/s | read vs @fastify/session | read vs bare | read CPU µs/request | login req/s | login vs @fastify/session | login CPU µs/request | heap bytes/session |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    `Targets for Nova.ts: at least 3× @fastify/session on the read — ${verdict(vsFastify >= 3)} (${vsFastify.toFixed(2)}×; ${(m(FASTIFY, 'readCpu') / m(NOVA, 'readCpu')).toFixed(2)}× by server CPU per request); ` +
+      `at least 70% of bare node:http on the read — ${verdict(vsBare >= 0.7)} (${(vsBare * 100).toFixed(1)}%; ${((m(BARE, 'readCpu') / m(NOVA, 'readCpu')) * 100).toFixed(1)}% by server CPU per request); ` +
+      `less heap per session than either peer — ${verdict(novaHeap < expressHeap && novaHeap < fastifyHeap)} (${fmt(novaHeap)} B vs ${fmt(expressHeap)} B express-session, ${fmt(fastifyHeap)} B @fastify/session).`,
+    '',
+    `Per slice, Nova.ts read req/s ÷ @fastify/session: ${perRound(FASTIFY)}; ÷ bare node:http: ${perRound(BARE)}.`,
+  ].join('\n');
+  console.log(table);
+  if (process.env.BENCH_RECORD !== '0') recordSection('sessions', table);
 }

@@ -69,8 +69,10 @@ for (let i = 0; i < N; i++) {
   await store.setValue(generateSessionId(), 'user', { id: i, name: 'someone' });
   if (i % 10_000 === 0) await tick(); // let timers run: resolved awaits alone never yield
 }
-console.log(`created ${store.liveSessions} sessions in ${(performance.now() - createStart).toFixed(0)} ms; ` +
-  `heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB`);
+console.log(
+  `created ${store.liveSessions} sessions in ${(performance.now() - createStart).toFixed(0)} ms; ` +
+    `heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB`,
+);
 (globalThis as { gc?: () => void }).gc?.();
 
 console.log(`scheduling noise: longest gap in a 1 s busy loop ${schedulingNoise(1000).toFixed(2)} ms (the floor for any stall below)`);

@@ -23,7 +23,9 @@ const TEST_TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS ?? 600_000);
 const RUN_LIMIT_S = Number(process.env.TEST_RUN_LIMIT_S ?? 2400);
 
 const filter = process.argv.slice(2);
-const files = collect('dist').filter((f) => filter.length === 0 || filter.some((part) => f.includes(part))).sort();
+const files = collect('dist')
+  .filter((f) => filter.length === 0 || filter.some((part) => f.includes(part)))
+  .sort();
 if (files.length === 0) {
   console.error('no test files found under dist/ (did the build run?)');
   process.exit(1);

@@ -51,7 +51,10 @@ describe('app.readiness()', () => {
   });
 
   it('counts a store without readiness(), and an app without sessions, as ready once started', async () => {
-    for (const config of [{ routes: [], logger: quiet }, { routes: [], logger: quiet, useSessions: false }]) {
+    for (const config of [
+      { routes: [], logger: quiet },
+      { routes: [], logger: quiet, useSessions: false },
+    ]) {
       const app = createApp(config);
       await app.start();
       assert.deepEqual(app.readiness(), { ready: true, reasons: [] });

@@ -134,7 +134,13 @@ export function createApp(input: NovaConfigInput): App {
     },
     async listen(port = config.port, host = config.host) {
       await app.start();
-      running = await startServer(app.handle, { port, host, log: config.logger, limits: config.server, ...(config.tls !== undefined ? { tls: config.tls } : {}) });
+      running = await startServer(app.handle, {
+        port,
+        host,
+        log: config.logger,
+        limits: config.server,
+        ...(config.tls !== undefined ? { tls: config.tls } : {}),
+      });
       return running.server;
     },
     async close() {

@@ -41,8 +41,15 @@ describe('loadConfig', () => {
 
   it('refuses a views.dir that does not exist or is not a directory, naming the key and the path', () => {
     const missing = join(tmpdir(), 'nova-no-such-views-dir');
-    assert.throws(() => loadConfig({ routes, views: { dir: missing } }), (err: unknown) =>
-      err instanceof NovaError && err.code === 'NOVA_ERR_CONFIG' && err.message.includes('"views.dir"') && err.message.includes(missing) && /does not exist/.test(err.message));
+    assert.throws(
+      () => loadConfig({ routes, views: { dir: missing } }),
+      (err: unknown) =>
+        err instanceof NovaError &&
+        err.code === 'NOVA_ERR_CONFIG' &&
+        err.message.includes('"views.dir"') &&
+        err.message.includes(missing) &&
+        /does not exist/.test(err.message),
+    );
     const file = join(mkdtempSync(join(tmpdir(), 'nova-views-')), 'file.html');
     writeFileSync(file, '');
     failsAt({ routes, views: { dir: file } }, 'views.dir');
@@ -52,8 +59,9 @@ describe('loadConfig', () => {
   it('refuses session timeouts that are obviously milliseconds, naming the unit', () => {
     assert.throws(
       () => loadConfig({ routes, session: { idleTimeout: 1_800_000 } }),
-      (err: unknown) => err instanceof NovaError && err.message ===
-        'invalid configuration at "session.idleTimeout": 1800000 seconds is over 7 days — session timeouts are in seconds (did you mean 1800?)',
+      (err: unknown) =>
+        err instanceof NovaError &&
+        err.message === 'invalid configuration at "session.idleTimeout": 1800000 seconds is over 7 days — session timeouts are in seconds (did you mean 1800?)',
     );
     assert.throws(
       () => loadConfig({ routes, session: { absoluteTimeout: 86_400_000, idleTimeout: 1800 } }),
@@ -65,7 +73,10 @@ describe('loadConfig', () => {
   });
 
   it('refuses an idle timeout longer than the absolute one', () => {
-    assert.throws(() => loadConfig({ routes, session: { idleTimeout: 3600, absoluteTimeout: 600 } }), /"session.idleTimeout": must not exceed absoluteTimeout \(600 seconds\)/);
+    assert.throws(
+      () => loadConfig({ routes, session: { idleTimeout: 3600, absoluteTimeout: 600 } }),
+      /"session.idleTimeout": must not exceed absoluteTimeout \(600 seconds\)/,
+    );
     // Only absoluteTimeout given, shorter than the default idle timeout: the idle timeout follows it.
     assert.equal(loadConfig({ routes, session: { absoluteTimeout: 600 } }).session.idleTimeout, 600);
     assert.equal(loadConfig({ routes }).session.idleTimeout, 1800);

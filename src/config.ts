@@ -20,13 +20,19 @@ export interface Logger {
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { message: `expected ${what}` });
 
 // Cookie attribute values end up inside a Set-Cookie header: refuse anything that could split it.
-const cookieSafe = z.string().regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').refine((s) => !/[;,]/.test(s), 'must not contain ";" or ","');
+const cookieSafe = z
+  .string()
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+  .refine((s) => !/[;,]/.test(s), 'must not contain ";" or ","');
 
 const sessionSchema = z
   .object({
     /** HMAC secrets; the first signs, all verify. Omitted: a random one per start (with a warning). */
     secrets: z.array(z.string().min(32, 'each secret needs at least 32 characters')).min(1).optional(),
-    cookieName: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid cookie name token').default('session_id'),
+    cookieName: z
+      .string()
+      .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid cookie name token')
+      .default('session_id'),
     /** Use the `__Host-` prefix (implies Secure, Path=/, no Domain). */
     hostPrefix: z.boolean().default(false),
     domain: cookieSafe.optional(),
@@ -41,10 +47,17 @@ const sessionSchema = z
     /** Seconds of inactivity after which a session is gone; default 1800, or absoluteTimeout if shorter. */
     idleTimeout: z.number().positive().optional(),
     /** Seconds after creation after which a session is gone, active or not. */
-    absoluteTimeout: z.number().positive().default(8 * 60 * 60),
+    absoluteTimeout: z
+      .number()
+      .positive()
+      .default(8 * 60 * 60),
     /** Seconds between two refreshes of an unchanged session's idle timer; default: 60, at most a tenth of idleTimeout. */
     touchInterval: z.number().positive().optional(),
-    maxSessionBytes: z.number().int().positive().default(64 * 1024),
+    maxSessionBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024),
     maxSessions: z.number().int().positive().default(1_000_000),
     /**
      * Bytes the memory stores may hold in this process's heap (an estimate kept as they go);
@@ -90,7 +103,11 @@ const sessionSchema = z
     const absolute = secondsProblem(s.absoluteTimeout, MAX_ABSOLUTE_TIMEOUT, 'a year');
     if (absolute !== undefined) ctx.addIssue({ code: 'custom', path: ['absoluteTimeout'], message: absolute });
     if (idle === undefined && absolute === undefined && s.idleTimeout !== undefined && s.idleTimeout > s.absoluteTimeout) {
-      ctx.addIssue({ code: 'custom', path: ['idleTimeout'], message: `must not exceed absoluteTimeout (${s.absoluteTimeout} seconds): a session ends at its absolute timeout anyway` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['idleTimeout'],
+        message: `must not exceed absoluteTimeout (${s.absoluteTimeout} seconds): a session ends at its absolute timeout anyway`,
+      });
     }
   })
   // The default idle timeout gives way to a shorter absolute one rather than being refused.
@@ -149,12 +166,27 @@ const serverSchema = z
     /** Open connections at most; one more is accepted and closed at once (Node's `server.maxConnections`). */
     maxConnections: z.number().int('must be a whole number').positive().default(10_000),
     /** Largest request head (request line and headers), in bytes; larger gets 431. */
-    maxHeaderSize: z.number().int('must be a whole number of bytes').min(1024, 'must be at least 1024 bytes').max(1024 * 1024, 'must be at most 1 MiB').default(16 * 1024),
+    maxHeaderSize: z
+      .number()
+      .int('must be a whole number of bytes')
+      .min(1024, 'must be at least 1024 bytes')
+      .max(1024 * 1024, 'must be at most 1 MiB')
+      .default(16 * 1024),
   })
   .strict()
   .superRefine((s, ctx) => {
-    if (s.headersTimeout > s.requestTimeout) ctx.addIssue({ code: 'custom', path: ['headersTimeout'], message: `must not exceed requestTimeout (${s.requestTimeout} ms): the headers are part of the request` });
-    if (s.bodyTimeout > s.requestTimeout) ctx.addIssue({ code: 'custom', path: ['bodyTimeout'], message: `must not exceed requestTimeout (${s.requestTimeout} ms): the body is part of the request` });
+    if (s.headersTimeout > s.requestTimeout)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headersTimeout'],
+        message: `must not exceed requestTimeout (${s.requestTimeout} ms): the headers are part of the request`,
+      });
+    if (s.bodyTimeout > s.requestTimeout)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bodyTimeout'],
+        message: `must not exceed requestTimeout (${s.requestTimeout} ms): the body is part of the request`,
+      });
   });
 
 /** A views directory that is missing fails now, naming the path, not at the first render. */
@@ -189,9 +221,18 @@ const configSchema = z
     host: z.string().min(1).default('0.0.0.0'),
     /** Passed to `routes(environment)`, like Nova's `environment`. */
     environment: z.string().min(1).default('dev'),
-    routes: z.union([fn<RoutesFunction>('a routes(environment) function'), z.array(z.custom<RouteGroup>((v) => typeof v === 'object' && v !== null, { message: 'expected a route group' }))]),
+    routes: z.union([
+      fn<RoutesFunction>('a routes(environment) function'),
+      z.array(z.custom<RouteGroup>((v) => typeof v === 'object' && v !== null, { message: 'expected a route group' })),
+    ]),
     /** Global plugins, run for every routed request before the group's own. */
-    plugins: z.array(z.custom<Plugin>((v) => typeof v === 'object' && v !== null && typeof (v as Plugin).name === 'string', { message: 'expected a plugin (an object with a name)' })).default([]),
+    plugins: z
+      .array(
+        z.custom<Plugin>((v) => typeof v === 'object' && v !== null && typeof (v as Plugin).name === 'string', {
+          message: 'expected a plugin (an object with a name)',
+        }),
+      )
+      .default([]),
     fallbackController: fn<FallbackController>('a function (ctx, result) => result').optional(),
     /** The `server` response header; `false` sends none. */
     serverHeader: z.union([z.literal(false), z.string().regex(/^[\x20-\x7e]+$/, 'must be printable ASCII')]).default('Nova.ts'),
@@ -221,7 +262,13 @@ const configSchema = z
     shutdownTimeout: z.number().int().nonnegative().default(15_000),
     /** Where views are read from; the directory must exist when the app is created. */
     views: z
-      .object({ dir: z.string().min(1).superRefine(checkViewsDir), extension: z.string().regex(/^\.[\w.-]+$/).default('.html') })
+      .object({
+        dir: z.string().min(1).superRefine(checkViewsDir),
+        extension: z
+          .string()
+          .regex(/^\.[\w.-]+$/)
+          .default('.html'),
+      })
       .strict()
       .optional(),
     /** Timeouts and connection limits of the server `listen` starts (see docs/server.md). */
@@ -230,7 +277,11 @@ const configSchema = z
     tls: tlsSchema.optional(),
     useSessions: z.boolean().default(true),
     session: sessionSchema.default(() => sessionSchema.parse({})),
-    logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as Logger).error === 'function', { message: 'expected a logger with info/warn/error' }).default(() => console),
+    logger: z
+      .custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as Logger).error === 'function', {
+        message: 'expected a logger with info/warn/error',
+      })
+      .default(() => console),
   })
   .strict();
 

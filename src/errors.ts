@@ -44,7 +44,11 @@ export const errors = {
   routeDuplicate: define('NOVA_ERR_ROUTE_DUPLICATE', 500, (method: string, path: string) => `route "${method} ${path}" is defined twice`),
   pluginInvalid: define('NOVA_ERR_PLUGIN_INVALID', 500, (name: string, problem: string) => `plugin "${name}": ${problem}`),
   viewNotFound: define('NOVA_ERR_VIEW_NOT_FOUND', 500, (name: string, dir: string) => `view "${name}" not found in ${dir}`),
-  viewName: define('NOVA_ERR_VIEW_NAME', 500, (name: string) => `view name "${name}" refused: it must be a relative path inside the views directory (no "..", no absolute path)`),
+  viewName: define(
+    'NOVA_ERR_VIEW_NAME',
+    500,
+    (name: string) => `view name "${name}" refused: it must be a relative path inside the views directory (no "..", no absolute path)`,
+  ),
   viewUnnamed: define(
     'NOVA_ERR_VIEW_UNNAMED',
     500,
@@ -52,7 +56,11 @@ export const errors = {
       `the view for "${path}" has no name: its controller has none to find the view by (an inline arrow); name the view, view(data, { view: 'name' }), or the function`,
   ),
   staticInvalid: define('NOVA_ERR_STATIC', 500, (target: string, problem: string) => `static files "${target}": ${problem}`),
-  viewsNotConfigured: define('NOVA_ERR_VIEWS_NOT_CONFIGURED', 500, () => 'a controller returned a view but no views directory is configured (config.views.dir)'),
+  viewsNotConfigured: define(
+    'NOVA_ERR_VIEWS_NOT_CONFIGURED',
+    500,
+    () => 'a controller returned a view but no views directory is configured (config.views.dir)',
+  ),
 
   // request time
   badPath: define('NOVA_ERR_BAD_PATH', 400, (problem: string) => `request path refused: ${problem}`),
@@ -60,7 +68,7 @@ export const errors = {
   badForm: define('NOVA_ERR_BAD_FORM', 400, (reason: string) => `request body is not a valid form: ${reason}`),
   bodyTooLarge: define('NOVA_ERR_BODY_TOO_LARGE', 413, (limit: number) => `request body is larger than the limit of ${limit} bytes`),
   bodyIncomplete: define('NOVA_ERR_BODY_INCOMPLETE', 400, (reason: string) => `request body was not received completely: ${reason}`),
-  bodyTimeout: define('NOVA_ERR_BODY_TIMEOUT', 408, () => 'request body stalled: nothing arrived for longer than the server\'s bodyTimeout'),
+  bodyTimeout: define('NOVA_ERR_BODY_TIMEOUT', 408, () => "request body stalled: nothing arrived for longer than the server's bodyTimeout"),
   redirectTarget: define('NOVA_ERR_REDIRECT_TARGET', 500, (problem: string) => `redirect target refused: ${problem}`),
   resultInvalid: define('NOVA_ERR_RESULT_INVALID', 500, (problem: string) => `controller result refused: ${problem}`),
   unknownResult: define('NOVA_ERR_UNKNOWN_RESULT', 500, (what: string) => `controller returned a result nobody handles: ${what}`),
@@ -71,32 +79,20 @@ export const errors = {
     429,
     (retryAfterSeconds: number) => `too many requests: try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}`,
   ),
-  rateLimitStoreUnavailable: define(
-    'NOVA_ERR_RATE_LIMIT_STORE_UNAVAILABLE',
-    503,
-    (reason: string) => `rate limit store unavailable: ${reason}`,
-  ),
+  rateLimitStoreUnavailable: define('NOVA_ERR_RATE_LIMIT_STORE_UNAVAILABLE', 503, (reason: string) => `rate limit store unavailable: ${reason}`),
   // The message goes out on the 404 page: it names nothing about the file system.
   staticNotFound: define('NOVA_ERR_STATIC_NOT_FOUND', 404, () => 'no file at this path'),
   crossOriginRejected: define('NOVA_ERR_CROSS_ORIGIN', 403, (reason: string) => `cross-origin request refused: ${reason}`),
 
   // sessions
-  sessionsDisabled: define(
-    'NOVA_ERR_SESSIONS_DISABLED',
-    500,
-    () => 'the session API was used but sessions are turned off (config.useSessions is false)',
-  ),
+  sessionsDisabled: define('NOVA_ERR_SESSIONS_DISABLED', 500, () => 'the session API was used but sessions are turned off (config.useSessions is false)'),
   sessionValue: define('NOVA_ERR_SESSION_VALUE', 500, (key: string, problem: string) => `session value for key "${key}" refused: ${problem}`),
   sessionTooLarge: define(
     'NOVA_ERR_SESSION_TOO_LARGE',
     500,
     (size: number, limit: number) => `session would hold ${size} bytes, over its limit of ${limit} bytes`,
   ),
-  sessionStoreUnavailable: define(
-    'NOVA_ERR_SESSION_STORE_UNAVAILABLE',
-    503,
-    (reason: string) => `session store unavailable: ${reason}`,
-  ),
+  sessionStoreUnavailable: define('NOVA_ERR_SESSION_STORE_UNAVAILABLE', 503, (reason: string) => `session store unavailable: ${reason}`),
   // One code for both limits, so a client or monitor needs to know only one; the message says which.
   sessionStoreFull: define(
     'NOVA_ERR_SESSION_STORE_FULL',
@@ -130,27 +126,15 @@ export const errors = {
     'NOVA_ERR_SESSION_SECRET_MISMATCH',
     500,
     () =>
-      'the replicated store\'s secret (replicatedStore({ secret })) differs from session.secrets: one list signs cookies and authenticates the cluster bus. ' +
-      'Leave out replicatedStore\'s secret (it then uses session.secrets) or give both the same list',
+      "the replicated store's secret (replicatedStore({ secret })) differs from session.secrets: one list signs cookies and authenticates the cluster bus. " +
+      "Leave out replicatedStore's secret (it then uses session.secrets) or give both the same list",
   ),
   sessionUser: define('NOVA_ERR_SESSION_USER', 500, (problem: string) => `session user refused: ${problem}`),
 
   // pub/sub and replication
-  sessionNodeFenced: define(
-    'NOVA_ERR_SESSION_NODE_FENCED',
-    503,
-    (reason: string) => `this node cannot answer for sessions now: ${reason}`,
-  ),
-  sessionNotCaughtUp: define(
-    'NOVA_ERR_SESSION_NOT_CAUGHT_UP',
-    503,
-    (reason: string) => `this node could not confirm it has every session yet: ${reason}`,
-  ),
-  missingPackage: define(
-    'NOVA_ERR_MISSING_PACKAGE',
-    500,
-    (what: string, pkg: string) => `${what} needs the "${pkg}" package: npm install ${pkg}`,
-  ),
+  sessionNodeFenced: define('NOVA_ERR_SESSION_NODE_FENCED', 503, (reason: string) => `this node cannot answer for sessions now: ${reason}`),
+  sessionNotCaughtUp: define('NOVA_ERR_SESSION_NOT_CAUGHT_UP', 503, (reason: string) => `this node could not confirm it has every session yet: ${reason}`),
+  missingPackage: define('NOVA_ERR_MISSING_PACKAGE', 500, (what: string, pkg: string) => `${what} needs the "${pkg}" package: npm install ${pkg}`),
   pubsubUnavailable: define('NOVA_ERR_PUBSUB_UNAVAILABLE', 503, (reason: string) => `pub/sub transport unavailable: ${reason}`),
   pubsubMessage: define('NOVA_ERR_PUBSUB_MESSAGE', 500, (problem: string) => `pub/sub message refused: ${problem}`),
 
@@ -164,7 +148,8 @@ export const errors = {
   cliAppName: define(
     'NOVA_ERR_CLI_APP_NAME',
     500,
-    (name: string, problem: string) => `nova-ts new: the app name "${name}" (from the folder name) is not a valid npm package name: ${problem}; choose another folder name`,
+    (name: string, problem: string) =>
+      `nova-ts new: the app name "${name}" (from the folder name) is not a valid npm package name: ${problem}; choose another folder name`,
   ),
   cliRoutesModule: define('NOVA_ERR_CLI_ROUTES_MODULE', 500, (problem: string) => `nova-ts routes: ${problem}`),
 } as const;

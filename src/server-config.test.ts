@@ -8,7 +8,8 @@ const routes = () => [];
 function failsAt(input: unknown, key: string, message?: RegExp) {
   assert.throws(
     () => loadConfig(input as Parameters<typeof loadConfig>[0]),
-    (err: unknown) => err instanceof NovaError && err.code === 'NOVA_ERR_CONFIG' && err.message.includes(`"${key}"`) && (message === undefined || message.test(err.message)),
+    (err: unknown) =>
+      err instanceof NovaError && err.code === 'NOVA_ERR_CONFIG' && err.message.includes(`"${key}"`) && (message === undefined || message.test(err.message)),
     `expected an error naming ${key}${message ? ` matching ${message}` : ''}`,
   );
 }

@@ -16,7 +16,10 @@ const server = createServer((req, res) => {
     req.on('end', () => {
       res.statusCode = 302;
       res.setHeader('location', '/');
-      res.setHeader('set-cookie', `session_id=${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}; Path=/; HttpOnly; SameSite=Lax`);
+      res.setHeader(
+        'set-cookie',
+        `session_id=${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}; Path=/; HttpOnly; SameSite=Lax`,
+      );
       res.end();
     });
   } else {

@@ -11,7 +11,15 @@ const app = createApp({
     {
       prefix: '',
       security: false,
-      routes: [['/json', function hello() { return json({ hello: 'world' }); }, { methods: ['get'] }]],
+      routes: [
+        [
+          '/json',
+          function hello() {
+            return json({ hello: 'world' });
+          },
+          { methods: ['get'] },
+        ],
+      ],
     },
   ],
 });

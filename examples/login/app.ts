@@ -93,7 +93,9 @@ function tlsFrom(env: NodeJS.ProcessEnv): { key: Buffer; cert: Buffer } | undefi
   const certPath = env.TLS_CERT?.trim() || undefined;
   if (keyPath === undefined && certPath === undefined) return undefined;
   if (keyPath === undefined || certPath === undefined) {
-    throw new Error(`TLS_KEY and TLS_CERT go together: ${keyPath === undefined ? 'TLS_CERT' : 'TLS_KEY'} is set but ${keyPath === undefined ? 'TLS_KEY' : 'TLS_CERT'} is not`);
+    throw new Error(
+      `TLS_KEY and TLS_CERT go together: ${keyPath === undefined ? 'TLS_CERT' : 'TLS_KEY'} is set but ${keyPath === undefined ? 'TLS_KEY' : 'TLS_CERT'} is not`,
+    );
   }
   const read = (name: string, path: string) => {
     try {
@@ -115,7 +117,9 @@ function tlsFrom(env: NodeJS.ProcessEnv): { key: Buffer; cert: Buffer } | undefi
  * `TLS_KEY`/`TLS_CERT` (PEM files: HTTPS with HTTP/2).
  */
 export function buildApp(env: NodeJS.ProcessEnv = process.env): App {
-  const secrets = env.SESSION_SECRET?.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const secrets = env.SESSION_SECRET?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   const idleTimeout = seconds(env, 'SESSION_IDLE_TIMEOUT');
   const absoluteTimeout = seconds(env, 'SESSION_ABSOLUTE_TIMEOUT');
   const maxStoreBytes = count(env, 'SESSION_MAX_STORE_BYTES');

@@ -20,17 +20,20 @@ export async function list(ctx: Context<AuthData>) {
       })),
     });
   }
-  return view({
-    username: ctx.authData.username,
-    csrf: csrfToken(ctx),
-    sessions: sessions.map((s) => ({
-      handle: s.handle,
-      current: s.current,
-      createdAt: s.createdAt.toISOString(),
-      lastSeenAt: s.lastSeenAt.toISOString(),
-      userAgent: s.userAgent ?? 'unknown browser',
-    })),
-  }, { view: 'sessions' });
+  return view(
+    {
+      username: ctx.authData.username,
+      csrf: csrfToken(ctx),
+      sessions: sessions.map((s) => ({
+        handle: s.handle,
+        current: s.current,
+        createdAt: s.createdAt.toISOString(),
+        lastSeenAt: s.lastSeenAt.toISOString(),
+        userAgent: s.userAgent ?? 'unknown browser',
+      })),
+    },
+    { view: 'sessions' },
+  );
 }
 
 export async function revokeOthers(ctx: Context<AuthData>) {

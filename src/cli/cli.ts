@@ -56,10 +56,10 @@ export async function runCli(argv: readonly string[], io: Io = defaultIo): Promi
   }
 }
 
-async function dispatch(argv: readonly string[], io: Io): Promise<number> {
-  let parsed;
+/** The command line, or NOVA_ERR_CLI_USAGE naming what parseArgs refused. */
+function parseCommandLine(argv: readonly string[]) {
   try {
-    parsed = parseArgs({
+    return parseArgs({
       args: [...argv],
       allowPositionals: true,
       options: {
@@ -73,6 +73,10 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
   } catch (err) {
     throw errors.cliUsage(`nova-ts: ${(err as Error).message}`);
   }
+}
+
+async function dispatch(argv: readonly string[], io: Io): Promise<number> {
+  const parsed = parseCommandLine(argv);
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
   if (values.version) {

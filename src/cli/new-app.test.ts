@@ -20,13 +20,16 @@ describe('nova-ts new', () => {
     const dir = join(work, 'taken');
     mkdirSync(dir);
     writeFileSync(join(dir, 'notes.txt'), 'mine');
-    assert.throws(() => createNewApp(dir), (err: unknown) => {
-      assert.ok(err instanceof NovaError);
-      assert.equal(err.code, 'NOVA_ERR_CLI_TARGET_NOT_EMPTY');
-      assert.match(err.message, /already exists and is not empty/);
-      assert.ok(err.message.includes(dir));
-      return true;
-    });
+    assert.throws(
+      () => createNewApp(dir),
+      (err: unknown) => {
+        assert.ok(err instanceof NovaError);
+        assert.equal(err.code, 'NOVA_ERR_CLI_TARGET_NOT_EMPTY');
+        assert.match(err.message, /already exists and is not empty/);
+        assert.ok(err.message.includes(dir));
+        return true;
+      },
+    );
     assert.deepEqual(readdirSync(dir), ['notes.txt']);
   });
 
@@ -43,7 +46,7 @@ describe('nova-ts new', () => {
     }
   });
 
-  it('creates an empty folder\'s app, named after the folder, depending on this clone by path', () => {
+  it("creates an empty folder's app, named after the folder, depending on this clone by path", () => {
     const dir = join(work, 'empty_app');
     mkdirSync(dir);
     const app = createNewApp(dir);
@@ -54,7 +57,19 @@ describe('nova-ts new', () => {
     assert.equal(manifest.type, 'module');
     assert.equal(manifest.dependencies['nova-ts'], `file:${ROOT}`);
     assert.equal(manifest.nova.routes, 'dist/router.js');
-    for (const file of ['.gitignore', 'README.md', 'tsconfig.json', 'src/app.ts', 'src/router.ts', 'src/main-controller.ts', 'src/config.ts', 'src/app.test.ts', 'views/index.html', 'views/layout.html', 'public/style.css']) {
+    for (const file of [
+      '.gitignore',
+      'README.md',
+      'tsconfig.json',
+      'src/app.ts',
+      'src/router.ts',
+      'src/main-controller.ts',
+      'src/config.ts',
+      'src/app.test.ts',
+      'views/index.html',
+      'views/layout.html',
+      'public/style.css',
+    ]) {
       assert.ok(app.files.includes(file), `${file} missing from ${app.files.join(', ')}`);
       assert.ok(existsSync(join(dir, file)), file);
     }

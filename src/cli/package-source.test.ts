@@ -38,11 +38,13 @@ describe('where the running nova-ts comes from', () => {
   });
 
   it('installed from the registry: the version', () => {
-    const pkg = project(work, 'from-registry', { packages: { 'node_modules/nova-ts': { version: '0.1.0', resolved: 'https://registry.npmjs.org/nova-ts/-/nova-ts-0.1.0.tgz' } } });
+    const pkg = project(work, 'from-registry', {
+      packages: { 'node_modules/nova-ts': { version: '0.1.0', resolved: 'https://registry.npmjs.org/nova-ts/-/nova-ts-0.1.0.tgz' } },
+    });
     assert.equal(dependencySpec(pkg), '^0.1.0');
   });
 
-  it('no lockfile: the project\'s own spec, else the installed folder', () => {
+  it("no lockfile: the project's own spec, else the installed folder", () => {
     const declared = project(work, 'declared', undefined, { dependencies: { 'nova-ts': 'file:vendor/nova-ts.tgz' } });
     assert.equal(dependencySpec(declared), `file:${join(work, 'declared', 'vendor', 'nova-ts.tgz')}`);
     const bare = project(work, 'bare', undefined);

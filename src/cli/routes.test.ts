@@ -39,11 +39,17 @@ describe('nova-ts routes', () => {
     const table = buildApp({ LOGIN_RATE_LIMIT: '0', SESSION_SECRET: 'a-test-secret-of-at-least-32-characters' }).router.table();
     const listed = rows.flatMap((r) => r.methods.map((m) => [m, r.path, r.controller]));
     assert.deepEqual([...listed].sort(), [...table].sort());
-    assert.ok(rows.some((r) => r.path === '/assets/*' && r.controller.startsWith('static:')), 'the static route');
+    assert.ok(
+      rows.some((r) => r.path === '/assets/*' && r.controller.startsWith('static:')),
+      'the static route',
+    );
 
     const lines = formatRoutes(rows).split('\n');
     assert.match(lines[0]!, /^METHOD +PATH +SECURITY +CONTROLLER +PLUGINS$/);
-    assert.ok(lines.some((l) => /^POST +\/sessions\/:handle\/revoke +sessionAuth +revokeOne +csrf$/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /^POST +\/sessions\/:handle\/revoke +sessionAuth +revokeOne +csrf$/.test(l)),
+      lines.join('\n'),
+    );
     // Aligned: every column starts where its header does.
     const at = lines[0]!.indexOf('SECURITY');
     for (const l of lines.slice(1)) assert.match(l.slice(at - 2, at), /^ {2}$/, l);
@@ -63,7 +69,13 @@ describe('nova-ts routes', () => {
     const rows = await loadRoutes({ module });
     assert.deepEqual(rows, [
       { methods: ['GET', 'POST', 'HEAD'], path: '/admin/users', security: 'admin', controller: 'users', plugins: ['request'] },
-      { methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'HEAD', 'CONNECT', 'TRACE', 'PATCH'], path: '/any', security: 'public', controller: 'any', plugins: ['request'] },
+      {
+        methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'HEAD', 'CONNECT', 'TRACE', 'PATCH'],
+        path: '/any',
+        security: 'public',
+        controller: 'any',
+        plugins: ['request'],
+      },
       { methods: [], path: '404', status: 404, security: 'public', controller: 'notFound', plugins: ['request'] },
     ]);
     const table = formatRoutes(rows);
@@ -76,12 +88,18 @@ describe('nova-ts routes', () => {
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ nova: { routes: 'router.mjs' } }));
     writeFileSync(join(dir, 'router.mjs'), `export default (env) => [{ routes: [['/' + env, function home() {}]] }];`);
     const rows = await loadRoutes({ cwd: dir, environment: 'prod' });
-    assert.deepEqual(rows.map((r) => [r.path, r.controller]), [['/prod', 'home']]);
+    assert.deepEqual(
+      rows.map((r) => [r.path, r.controller]),
+      [['/prod', 'home']],
+    );
   });
 
   it('names what it looked for when the module or the export is missing', async () => {
     const dir = mkdtempSync(join(work, 'none-'));
-    await assert.rejects(loadRoutes({ cwd: dir }), { code: 'NOVA_ERR_CLI_ROUTES_MODULE', message: /no package\.json in .*"nova": \{ "routes": "dist\/router\.js" \}/ });
+    await assert.rejects(loadRoutes({ cwd: dir }), {
+      code: 'NOVA_ERR_CLI_ROUTES_MODULE',
+      message: /no package\.json in .*"nova": \{ "routes": "dist\/router\.js" \}/,
+    });
     writeFileSync(join(dir, 'package.json'), '{"name":"x"}');
     await assert.rejects(loadRoutes({ cwd: dir }), { code: 'NOVA_ERR_CLI_ROUTES_MODULE', message: /has no "nova": \{ "routes": "<module>" \} field/ });
     await assert.rejects(loadRoutes({ cwd: dir, module: 'dist/router.js' }), {
@@ -96,7 +114,8 @@ describe('nova-ts routes', () => {
     writeFileSync(join(dir, 'needy.mjs'), 'export function routes(env, readiness) { return readiness().groups; }');
     await assert.rejects(loadRoutes({ cwd: dir, module: 'needy.mjs' }), {
       code: 'NOVA_ERR_CLI_ROUTES_MODULE',
-      message: /the `routes` export of .*needy\.mjs threw when called as routes\("dev"\): .*export a routes\(environment\) function that needs nothing else, or the App/,
+      message:
+        /the `routes` export of .*needy\.mjs threw when called as routes\("dev"\): .*export a routes\(environment\) function that needs nothing else, or the App/,
     });
   });
 });

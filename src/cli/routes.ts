@@ -36,10 +36,14 @@ export function routesModulePath(options: RoutesOptions = {}): string {
   try {
     field = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { nova?: { routes?: unknown } }).nova?.routes;
   } catch {
-    throw errors.cliRoutesModule(`no module given, and no package.json in ${cwd} to find one in (its "nova": { "routes": "dist/router.js" } field); run it in the app's folder or name the module`);
+    throw errors.cliRoutesModule(
+      `no module given, and no package.json in ${cwd} to find one in (its "nova": { "routes": "dist/router.js" } field); run it in the app's folder or name the module`,
+    );
   }
   if (typeof field !== 'string') {
-    throw errors.cliRoutesModule(`no module given, and ${manifestPath} has no "nova": { "routes": "<module>" } field (for example "dist/router.js"); add it or name the module`);
+    throw errors.cliRoutesModule(
+      `no module given, and ${manifestPath} has no "nova": { "routes": "<module>" } field (for example "dist/router.js"); add it or name the module`,
+    );
   }
   return resolve(cwd, field);
 }
@@ -77,14 +81,18 @@ export async function loadRoutes(options: RoutesOptions = {}): Promise<RouteDesc
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       throw withCause(
-        errors.cliRoutesModule(`the \`${name}\` export of ${path} threw when called as routes("${environment}"): ${message}; export a routes(environment) function that needs nothing else, or the App`),
+        errors.cliRoutesModule(
+          `the \`${name}\` export of ${path} threw when called as routes("${environment}"): ${message}; export a routes(environment) function that needs nothing else, or the App`,
+        ),
         err,
       );
     }
   }
   if (isApp(value)) return value.router.describe();
   if (!Array.isArray(value)) {
-    throw errors.cliRoutesModule(`the \`${name}\` export of ${path} is neither route groups, a routes function returning them, nor an App; looked for ${LOOKED_FOR}`);
+    throw errors.cliRoutesModule(
+      `the \`${name}\` export of ${path} is neither route groups, a routes function returning them, nor an App; looked for ${LOOKED_FOR}`,
+    );
   }
   const router = new Router([], { logger: { warn() {} } });
   router.add(value as RouteGroup[]);

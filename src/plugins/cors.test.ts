@@ -74,7 +74,10 @@ describe('cors: simple requests', () => {
   });
 
   it('refuses a wildcard with credentials at creation: it would let every site read logged-in answers', () => {
-    assert.throws(() => cors({ allowOrigins: '*', credentials: true }), (err: { code?: string }) => err.code === 'NOVA_ERR_PLUGIN_INVALID');
+    assert.throws(
+      () => cors({ allowOrigins: '*', credentials: true }),
+      (err: { code?: string }) => err.code === 'NOVA_ERR_PLUGIN_INVALID',
+    );
   });
 
   it('treats OPTIONS without Access-Control-Request-Method as an ordinary request', async () => {

@@ -112,7 +112,10 @@ function single(value: string | string[] | undefined): string | undefined {
 /** The requested header names that are well formed, re-joined; never the raw client value. */
 function echoedHeaders(requested: string | undefined): string | undefined {
   if (requested === undefined) return undefined;
-  const names = requested.split(',').map((name) => name.trim()).filter((name) => TOKEN.test(name));
+  const names = requested
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => TOKEN.test(name));
   return names.length === 0 ? undefined : names.join(', ');
 }
 

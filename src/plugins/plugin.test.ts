@@ -68,11 +68,7 @@ describe('runPhase', () => {
 
   it('ends the phase on break, without a result', async () => {
     const log: string[] = [];
-    const result = await runPhase(
-      [recorder('a', log, () => breakChain()), recorder('b', log, () => stop(status(500)))],
-      'postRequest',
-      context(),
-    );
+    const result = await runPhase([recorder('a', log, () => breakChain()), recorder('b', log, () => stop(status(500)))], 'postRequest', context());
     assert.equal(result, undefined);
     assert.deepEqual(log, ['a']);
   });
@@ -94,7 +90,10 @@ describe('runPhase', () => {
         throw boom;
       },
     };
-    await assert.rejects(async () => runPhase([recorder('a', log), throwing, recorder('c', log)], 'preRequest', context()), (err) => err === boom);
+    await assert.rejects(
+      async () => runPhase([recorder('a', log), throwing, recorder('c', log)], 'preRequest', context()),
+      (err) => err === boom,
+    );
     assert.deepEqual(log, ['a']);
   });
 

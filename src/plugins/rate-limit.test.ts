@@ -31,7 +31,11 @@ async function serve(plugins: Plugin[], config: Partial<NovaConfigInput> = {}): 
     useSessions: false,
     plugins: [requestPlugin()],
     routes: [
-      { prefix: '/limited', plugins, routes: [['/', (ctx: Context) => json({ ok: true, user: ctx.params.username ?? null }, { status: 200 }), { methods: ['get', 'post'] }]] },
+      {
+        prefix: '/limited',
+        plugins,
+        routes: [['/', (ctx: Context) => json({ ok: true, user: ctx.params.username ?? null }, { status: 200 }), { methods: ['get', 'post'] }]],
+      },
       { prefix: '/open', routes: [['/', () => json({ ok: true }), { methods: ['get'] }]] },
     ],
     ...config,
@@ -80,13 +84,19 @@ describe('rateLimit: over the limit', () => {
     assert.deepEqual(r.logged, [], 'a flood of refusals logs nothing');
   });
 
-  it('renders the app\'s 429 status page when it has one', async () => {
+  it("renders the app's 429 status page when it has one", async () => {
     const logged: unknown[][] = [];
     const app = createApp({
       logger: { info: () => {}, warn: (...a: unknown[]) => logged.push(a), error: (...a: unknown[]) => logged.push(a) },
       useSessions: false,
       routes: [
-        { plugins: [rateLimit({ max: 1 })], routes: [['/x', () => json({ ok: true })], [429, () => json({ slow: 'down' })]] },
+        {
+          plugins: [rateLimit({ max: 1 })],
+          routes: [
+            ['/x', () => json({ ok: true })],
+            [429, () => json({ slow: 'down' })],
+          ],
+        },
       ],
       port: 0,
       host: '127.0.0.1',
@@ -135,7 +145,10 @@ describe('rateLimit: keys', () => {
     assert.equal((await from('203.0.113.7', '2.2.2.2')()).status, 429, 'a fresh first entry does not buy a fresh quota');
     assert.equal((await from('198.51.100.9', '1.1.1.1')()).status, 200, 'another address has its own quota');
     // One IPv6 /64 is one client.
-    assert.deepEqual(await statuses(3, () => get(r, '/limited/', { 'x-forwarded-for': `2001:db8:7:7::${Math.floor(Math.random() * 9000 + 1000)}` })), [200, 200, 429]);
+    assert.deepEqual(
+      await statuses(3, () => get(r, '/limited/', { 'x-forwarded-for': `2001:db8:7:7::${Math.floor(Math.random() * 9000 + 1000)}` })),
+      [200, 200, 429],
+    );
   });
 
   it('without trustProxy ignores X-Forwarded-For and counts the socket address', async () => {
@@ -187,11 +200,14 @@ describe('rateLimit: options', () => {
   ];
   for (const [what, options] of bad) {
     it(`refuses ${what} at creation with NOVA_ERR_PLUGIN_INVALID`, () => {
-      assert.throws(() => rateLimit(options as RateLimitOptions), (err: Error & { code?: string }) => {
-        assert.equal(err.code, 'NOVA_ERR_PLUGIN_INVALID');
-        assert.match(err.message, /plugin "rate-limit": /);
-        return true;
-      });
+      assert.throws(
+        () => rateLimit(options as RateLimitOptions),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'NOVA_ERR_PLUGIN_INVALID');
+          assert.match(err.message, /plugin "rate-limit": /);
+          return true;
+        },
+      );
     });
   }
 
@@ -216,7 +232,7 @@ describe('rateLimit: when the store fails', () => {
   };
   const asyncBroken: RateLimitStore = { hit: () => Promise.reject(new Error('timed out')) };
 
-  it("lets requests through by default, warning once per interval rather than per request", async () => {
+  it('lets requests through by default, warning once per interval rather than per request', async () => {
     const warnings: unknown[][] = [];
     const store = broken();
     const r = await serve([rateLimit({ max: 1, store, logger: { warn: (...a: unknown[]) => warnings.push(a) } })]);

@@ -95,7 +95,8 @@ export function rateLimit(options: RateLimitOptions): Plugin {
       lastWarning = now;
       failures = 0;
     }
-    if (refuseOnError) throw err instanceof NovaError && err.code === errors.rateLimitStoreUnavailable.code ? err : errors.rateLimitStoreUnavailable(String(err));
+    if (refuseOnError)
+      throw err instanceof NovaError && err.code === errors.rateLimitStoreUnavailable.code ? err : errors.rateLimitStoreUnavailable(String(err));
   };
 
   return {

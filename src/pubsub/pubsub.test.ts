@@ -19,7 +19,7 @@ async function cluster(n: number, secret = SECRET): Promise<PubSub[]> {
 const settle = () => new Promise((r) => setTimeout(r, 10));
 
 describe('pub/sub (Nova nova_pubsub)', () => {
-  it('broadcast reaches every member of the channel on every node, the sender\'s own included', async () => {
+  it("broadcast reaches every member of the channel on every node, the sender's own included", async () => {
     const [a, b, c] = await cluster(3);
     const got: string[] = [];
     await a!.join('chat', (m) => got.push(`a:${m.topic}:${JSON.stringify(m.payload)}`));
@@ -41,7 +41,7 @@ describe('pub/sub (Nova nova_pubsub)', () => {
     for (const n of [a, b]) await n!.stop();
   });
 
-  it('localBroadcast reaches only this node\'s members, with a copy of the payload', async () => {
+  it("localBroadcast reaches only this node's members, with a copy of the payload", async () => {
     const [a, b] = await cluster(2);
     const got: string[] = [];
     const payload = { n: 1 };
@@ -75,7 +75,11 @@ describe('pub/sub (Nova nova_pubsub)', () => {
     assert.deepEqual(b!.members('room').find((m) => m.node === a!.node)?.count, 1);
     await a!.stop();
     await settle();
-    assert.deepEqual(b!.members('room').map((m) => m.node), [b!.node], 'a stopped node has no members');
+    assert.deepEqual(
+      b!.members('room').map((m) => m.node),
+      [b!.node],
+      'a stopped node has no members',
+    );
     await b!.stop();
   });
 
@@ -103,7 +107,11 @@ describe('pub/sub (Nova nova_pubsub)', () => {
     await intruder.broadcast('chat', 'say', 'forged');
     await settle();
     assert.deepEqual(got, []);
-    assert.deepEqual(a.members('chat').map((m) => m.node), [a.node], 'nor counts its members');
+    assert.deepEqual(
+      a.members('chat').map((m) => m.node),
+      [a.node],
+      'nor counts its members',
+    );
     await a.stop();
     await intruder.stop();
   });
@@ -111,7 +119,10 @@ describe('pub/sub (Nova nova_pubsub)', () => {
   it('refuses bad channel and topic names and non-JSON messages', async () => {
     const [a] = await cluster(1);
     await assert.rejects(a!.broadcast('a.b', 't', 1), { code: 'NOVA_ERR_PUBSUB_MESSAGE', message: /channel name/ });
-    await assert.rejects(a!.join('', () => {}), { code: 'NOVA_ERR_PUBSUB_MESSAGE' });
+    await assert.rejects(
+      a!.join('', () => {}),
+      { code: 'NOVA_ERR_PUBSUB_MESSAGE' },
+    );
     await assert.rejects(a!.broadcast('chat', 'x y', 1), { code: 'NOVA_ERR_PUBSUB_MESSAGE', message: /topic name/ });
     await assert.rejects(a!.broadcast('chat', 't', new Map() as never), { code: 'NOVA_ERR_PUBSUB_MESSAGE', message: /Map/ });
     assert.throws(() => a!.localBroadcast('chat', 't', (() => 1) as never), { code: 'NOVA_ERR_PUBSUB_MESSAGE' });
@@ -127,8 +138,12 @@ describe('pub/sub (Nova nova_pubsub)', () => {
     await b.start();
     const subscribe = transport.subscribe.bind(transport);
     let fail = true;
-    transport.subscribe = (channel, handler) => (fail && channel.endsWith('pubsub.room') ? Promise.reject(new Error('engine said no')) : subscribe(channel, handler));
-    await assert.rejects(a.join('room', () => {}), /engine said no/);
+    transport.subscribe = (channel, handler) =>
+      fail && channel.endsWith('pubsub.room') ? Promise.reject(new Error('engine said no')) : subscribe(channel, handler);
+    await assert.rejects(
+      a.join('room', () => {}),
+      /engine said no/,
+    );
     fail = false;
     const got: unknown[] = [];
     await a.join('room', (m) => got.push(m.payload));
@@ -168,7 +183,8 @@ describe('pub/sub over real Redis and NATS', () => {
       const skip = await skipUnlessReachable(url, port, engine);
       if (skip) return t.skip(skip);
       const secret = randomBytes(32).toString('base64url'); // no other test's nodes can join in
-      const make = () => createPubSub({ transport: engine === 'redis' ? redisTransport({ url }) : natsTransport({ servers: url }), secret, cluster: 'pubsubtest' });
+      const make = () =>
+        createPubSub({ transport: engine === 'redis' ? redisTransport({ url }) : natsTransport({ servers: url }), secret, cluster: 'pubsubtest' });
       const [a, b] = [make(), make()];
       await a.start();
       await b.start();

@@ -39,7 +39,8 @@ export interface NodeMembers {
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 function checkName(what: string, name: unknown): string {
-  if (typeof name !== 'string' || !NAME.test(name)) throw errors.pubsubMessage(`a ${what} name is 1-64 letters, digits, "_" or "-" (got ${JSON.stringify(name)})`);
+  if (typeof name !== 'string' || !NAME.test(name))
+    throw errors.pubsubMessage(`a ${what} name is 1-64 letters, digits, "_" or "-" (got ${JSON.stringify(name)})`);
   return name;
 }
 

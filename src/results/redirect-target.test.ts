@@ -49,7 +49,14 @@ describe('redirect() target encoding', () => {
   });
 
   it('refuses CR, LF, NUL, any other C0 character and DEL where redirect() is called, naming the code point only', () => {
-    for (const [target, code] of [['/a\r\nSet-Cookie: x=1', 'U+000D'], ['/a\nb', 'U+000A'], ['/\0', 'U+0000'], ['/\tx', 'U+0009'], ['/\u001b', 'U+001B'], ['/x\u007f', 'U+007F']] as const) {
+    for (const [target, code] of [
+      ['/a\r\nSet-Cookie: x=1', 'U+000D'],
+      ['/a\nb', 'U+000A'],
+      ['/\0', 'U+0000'],
+      ['/\tx', 'U+0009'],
+      ['/\u001b', 'U+001B'],
+      ['/x\u007f', 'U+007F'],
+    ] as const) {
       const err = refusesAtCall(target);
       assert.match(err.message, new RegExp(code.replace('+', '\\+')));
       // biome-ignore lint/suspicious/noControlCharactersInRegex: the message must hold no control character
@@ -59,6 +66,9 @@ describe('redirect() target encoding', () => {
   });
 
   it('refuses a target that is not a string', () => {
-    assert.throws(() => encodeRedirectTarget(undefined), (err: unknown) => err instanceof NovaError && err.code === 'NOVA_ERR_REDIRECT_TARGET');
+    assert.throws(
+      () => encodeRedirectTarget(undefined),
+      (err: unknown) => err instanceof NovaError && err.code === 'NOVA_ERR_REDIRECT_TARGET',
+    );
   });
 });

@@ -22,10 +22,7 @@ export interface ViewRenderer {
  *   result.kind === 'text' ? status(200, { body: String(result.text) }) : undefined;
  * ```
  */
-export type FallbackController = (
-  ctx: Context,
-  result: ControllerResult,
-) => ControllerResult | undefined | Promise<ControllerResult | undefined>;
+export type FallbackController = (ctx: Context, result: ControllerResult) => ControllerResult | undefined | Promise<ControllerResult | undefined>;
 
 export interface RespondEnv {
   readonly views: ViewRenderer | undefined;
@@ -108,7 +105,10 @@ async function fileReply(
   path: string,
   options: { status?: number | undefined; headers?: Headers | undefined; mime?: string | undefined; offset?: number | undefined; length?: number | undefined },
 ): Promise<Reply> {
-  for (const [name, value] of [['offset', options.offset], ['length', options.length]] as const) {
+  for (const [name, value] of [
+    ['offset', options.offset],
+    ['length', options.length],
+  ] as const) {
     if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
       throw errors.resultInvalid(`sendfile ${name} must be a whole number of bytes, 0 or more (got ${String(value)})`);
     }

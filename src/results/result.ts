@@ -147,10 +147,7 @@ export function redirect(location: string | URL, options: { status?: RedirectRes
  * const download = () => sendfile('/srv/files/report.pdf', { mime: 'application/pdf' });
  * ```
  */
-export function sendfile(
-  path: string,
-  options: { status?: number; headers?: Headers; mime?: string; offset?: number; length?: number } = {},
-): SendfileResult {
+export function sendfile(path: string, options: { status?: number; headers?: Headers; mime?: string; offset?: number; length?: number } = {}): SendfileResult {
   return { kind: 'sendfile', path, ...options };
 }
 

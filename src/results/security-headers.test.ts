@@ -43,10 +43,14 @@ describe('security headers: settings', () => {
     assert.deepEqual(resolved(undefined), DEFAULT_SECURITY_HEADERS);
     assert.deepEqual(defaults.everywhere, ['x-content-type-options', 'nosniff']);
     assert.deepEqual(defaults.html, [
-      'x-frame-options', 'DENY',
-      'content-security-policy', "frame-ancestors 'none'",
-      'referrer-policy', 'strict-origin-when-cross-origin',
-      'cross-origin-opener-policy', 'same-origin',
+      'x-frame-options',
+      'DENY',
+      'content-security-policy',
+      "frame-ancestors 'none'",
+      'referrer-policy',
+      'strict-origin-when-cross-origin',
+      'cross-origin-opener-policy',
+      'same-origin',
     ]);
   });
 
@@ -79,7 +83,10 @@ describe('security headers: settings', () => {
     assert.match(invalid({ 'x-content-type-options': true }), /x-content-type-options/);
     assert.match(invalid(true), /must be false or an object/);
     assert.match(invalid({ 'x-content-type-options': true }), /"x-content-type-options": must be false or "nosniff"/);
-    assert.equal(resolved({ 'referrer-policy': 'no-referrer, strict-origin-when-cross-origin' })['referrer-policy'], 'no-referrer, strict-origin-when-cross-origin');
+    assert.equal(
+      resolved({ 'referrer-policy': 'no-referrer, strict-origin-when-cross-origin' })['referrer-policy'],
+      'no-referrer, strict-origin-when-cross-origin',
+    );
   });
 });
 

@@ -29,7 +29,7 @@ export function checkGroupShape(group: object, where: string): void {
 export function checkRouteOptions(options: unknown, where: string): void {
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw errors.routeInvalid(where, 'the route options must be an object such as { methods: [\'get\'] }');
+    throw errors.routeInvalid(where, "the route options must be an object such as { methods: ['get'] }");
   }
   const unknown = Object.keys(options).find((key) => !(ROUTE_OPTION_KEYS as readonly string[]).includes(key));
   if (unknown !== undefined) throw errors.routeInvalid(where, unknownKey('option', unknown, ROUTE_OPTION_KEYS));

@@ -50,18 +50,43 @@ describe('Router', () => {
   });
 
   it('refuses the same method and path twice, naming them', () => {
-    rejects([{ routes: [['/x', ctl, { methods: ['get'] }], ['/x/', ctl, { methods: ['get'] }]] }], 'NOVA_ERR_ROUTE_DUPLICATE', /GET \/x/);
+    rejects(
+      [
+        {
+          routes: [
+            ['/x', ctl, { methods: ['get'] }],
+            ['/x/', ctl, { methods: ['get'] }],
+          ],
+        },
+      ],
+      'NOVA_ERR_ROUTE_DUPLICATE',
+      /GET \/x/,
+    );
   });
 
   it('registers nothing from a batch with a bad route', () => {
     const router = new Router([]);
-    assert.throws(() => router.add([{ routes: [['/ok', ctl, { methods: ['get'] }], ['/bad', ctl, { methods: ['GOT' as 'get'] }]] }]));
+    assert.throws(() =>
+      router.add([
+        {
+          routes: [
+            ['/ok', ctl, { methods: ['get'] }],
+            ['/bad', ctl, { methods: ['GOT' as 'get'] }],
+          ],
+        },
+      ]),
+    );
     assert.equal(router.find('GET', '/ok').kind, 'not-found');
   });
 
   it('lets an explicit HEAD route replace the one a GET route implied, in either order', () => {
-    const head = function head() { return json({}); };
-    for (const order of [['get', 'head'], ['head', 'get']] as const) {
+    const head = function head() {
+      return json({});
+    };
+    for (const order of [
+      ['get', 'head'],
+      ['head', 'get'],
+    ] as const) {
       const router = new Router([]);
       for (const m of order) router.add([{ routes: [['/x', m === 'head' ? head : ctl, { methods: [m] }]] }]);
       const hit = router.find('HEAD', '/x');
@@ -76,7 +101,15 @@ describe('Router', () => {
 
   it('finds routes, reports 405 methods, and keeps status pages', () => {
     const router = new Router([]);
-    router.add([{ prefix: '/api', routes: [['/u/:id', ctl, { methods: ['get', 'post'] }], [404, ctl]] }]);
+    router.add([
+      {
+        prefix: '/api',
+        routes: [
+          ['/u/:id', ctl, { methods: ['get', 'post'] }],
+          [404, ctl],
+        ],
+      },
+    ]);
     const hit = router.find('GET', '/api/u/7');
     assert.equal(hit.kind, 'found');
     assert.deepEqual(hit.kind === 'found' && { ...hit.bindings }, { id: '7' });
@@ -109,21 +142,39 @@ describe('Router: security headers', () => {
     const router = new Router([], { securityHeaders: { ...DEFAULT_SECURITY_HEADERS, 'referrer-policy': 'same-origin' } });
     router.add([
       { routes: [['/page', ctl]] },
-      { prefix: '/widget', securityHeaders: { 'x-frame-options': false, 'content-security-policy': 'frame-ancestors https://partner.example' }, routes: [['/', ctl]] },
+      {
+        prefix: '/widget',
+        securityHeaders: { 'x-frame-options': false, 'content-security-policy': 'frame-ancestors https://partner.example' },
+        routes: [['/', ctl]],
+      },
       { prefix: '/raw', securityHeaders: false, routes: [['/', ctl]] },
     ]);
-    assert.deepEqual(headersOf(router, '/page')?.html.slice(0, 6), ['x-frame-options', 'DENY', 'content-security-policy', "frame-ancestors 'none'", 'referrer-policy', 'same-origin']);
+    assert.deepEqual(headersOf(router, '/page')?.html.slice(0, 6), [
+      'x-frame-options',
+      'DENY',
+      'content-security-policy',
+      "frame-ancestors 'none'",
+      'referrer-policy',
+      'same-origin',
+    ]);
     assert.deepEqual(headersOf(router, '/widget')?.html, [
-      'content-security-policy', 'frame-ancestors https://partner.example',
-      'referrer-policy', 'same-origin',
-      'cross-origin-opener-policy', 'same-origin',
+      'content-security-policy',
+      'frame-ancestors https://partner.example',
+      'referrer-policy',
+      'same-origin',
+      'cross-origin-opener-policy',
+      'same-origin',
     ]);
     assert.deepEqual(headersOf(router, '/widget')?.everywhere, ['x-content-type-options', 'nosniff']);
     assert.deepEqual(headersOf(router, '/raw'), { everywhere: [], html: [] });
   });
 
   it('refuses a bad group setting at start-up, naming the group and the header', () => {
-    rejects([{ routes: [] }, { securityHeaders: { 'x-frame-options': 'ALLOWALL' }, routes: [] }], 'NOVA_ERR_ROUTE_INVALID', /group #1.*securityHeaders.*x-frame-options/);
+    rejects(
+      [{ routes: [] }, { securityHeaders: { 'x-frame-options': 'ALLOWALL' }, routes: [] }],
+      'NOVA_ERR_ROUTE_INVALID',
+      /group #1.*securityHeaders.*x-frame-options/,
+    );
   });
 });
 

@@ -237,14 +237,16 @@ export class Router {
         });
       }
     }
-    const pages = [...this.#statusPages].map(([status, page]): RouteDescription => ({
-      methods: [],
-      path: String(status),
-      status,
-      security: 'public',
-      controller: page.controllerName,
-      plugins: page.plugins.map((p) => p.name),
-    }));
+    const pages = [...this.#statusPages].map(
+      ([status, page]): RouteDescription => ({
+        methods: [],
+        path: String(status),
+        status,
+        security: 'public',
+        controller: page.controllerName,
+        plugins: page.plugins.map((p) => p.name),
+      }),
+    );
     return [...rows.values(), ...pages];
   }
 

@@ -25,9 +25,7 @@ export interface RouteOptions {
  * `[status, controller]` (Nova's `{404, fun …}`) that renders that status wherever it arises.
  */
 // biome-ignore lint/suspicious/noExplicitAny: as Controller: a route typed without auth data holds any controller
-export type Route<A = any> =
-  | readonly [path: string, controller: Controller<A>, options?: RouteOptions]
-  | readonly [status: number, controller: Controller<A>];
+export type Route<A = any> = readonly [path: string, controller: Controller<A>, options?: RouteOptions] | readonly [status: number, controller: Controller<A>];
 
 /**
  * A route group (Nova's route map): a prefix, a security function, plugins and routes.

@@ -35,13 +35,21 @@ const cases: Case[] = [
   { name: 'Sec-Fetch-Site: same-origin', headers: { host, 'sec-fetch-site': 'same-origin', origin: 'https://app.example' }, pass: true },
   { name: 'Sec-Fetch-Site: none (typed address, bookmark)', headers: { host, 'sec-fetch-site': 'none' }, pass: true },
   { name: 'Sec-Fetch-Site: cross-site', headers: { host, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }, pass: false },
-  { name: 'Sec-Fetch-Site: same-site (a sibling subdomain or another port)', headers: { host, 'sec-fetch-site': 'same-site', origin: 'https://blog.app.example' }, pass: false },
+  {
+    name: 'Sec-Fetch-Site: same-site (a sibling subdomain or another port)',
+    headers: { host, 'sec-fetch-site': 'same-site', origin: 'https://blog.app.example' },
+    pass: false,
+  },
   { name: 'Sec-Fetch-Site wins over a matching Origin', headers: { host, 'sec-fetch-site': 'cross-site', origin: 'https://app.example' }, pass: false },
   { name: 'an unknown Sec-Fetch-Site value', headers: { host, 'sec-fetch-site': 'SAME-ORIGIN', origin: 'https://app.example' }, pass: false },
   { name: 'Sec-Fetch-Site sent twice (Node joins them)', headers: { host, 'sec-fetch-site': 'same-origin, cross-site' }, pass: false },
   { name: 'an empty Sec-Fetch-Site counts as absent (Go)', headers: { host, 'sec-fetch-site': '', origin: 'https://app.example' }, pass: true },
   { name: 'cross-site from a trusted origin', headers: { host, 'sec-fetch-site': 'cross-site', origin: 'https://partner.example' }, pass: true },
-  { name: 'cross-site from a trusted origin spelled otherwise (browsers never do)', headers: { host, 'sec-fetch-site': 'cross-site', origin: 'https://PARTNER.example' }, pass: false },
+  {
+    name: 'cross-site from a trusted origin spelled otherwise (browsers never do)',
+    headers: { host, 'sec-fetch-site': 'cross-site', origin: 'https://PARTNER.example' },
+    pass: false,
+  },
   // Neither header: not a browser, or a same-origin post from an old one.
   { name: 'neither header (curl, server to server)', headers: { host }, pass: true },
   { name: 'an empty Origin counts as absent', headers: { host, origin: '' }, pass: true },
@@ -66,15 +74,39 @@ const cases: Case[] = [
   { name: 'HTTP/2 :authority not matching Origin', headers: { ':authority': 'app.example', origin: 'https://evil.example' }, pass: false },
   { name: ':authority is the host even with another Host header', headers: { ':authority': 'evil.example', host, origin: 'https://app.example' }, pass: false },
   // Behind a proxy.
-  { name: 'X-Forwarded-Host ignored without trustProxy', headers: { host: 'backend:8080', 'x-forwarded-host': 'app.example', origin: 'https://app.example' }, pass: false },
-  { name: 'X-Forwarded-Host under trustProxy', trustProxy: true, headers: { host: 'backend:8080', 'x-forwarded-host': 'app.example', origin: 'https://app.example' }, pass: true },
-  { name: 'the last X-Forwarded-Host entry under trustProxy (the first is the client\'s)', trustProxy: true, headers: { host: 'backend:8080', 'x-forwarded-host': 'app.example, evil.example', origin: 'https://app.example' }, pass: false },
-  { name: 'the last X-Forwarded-Host entry matching', trustProxy: true, headers: { host: 'backend:8080', 'x-forwarded-host': 'evil.example, app.example', origin: 'https://app.example' }, pass: true },
+  {
+    name: 'X-Forwarded-Host ignored without trustProxy',
+    headers: { host: 'backend:8080', 'x-forwarded-host': 'app.example', origin: 'https://app.example' },
+    pass: false,
+  },
+  {
+    name: 'X-Forwarded-Host under trustProxy',
+    trustProxy: true,
+    headers: { host: 'backend:8080', 'x-forwarded-host': 'app.example', origin: 'https://app.example' },
+    pass: true,
+  },
+  {
+    name: "the last X-Forwarded-Host entry under trustProxy (the first is the client's)",
+    trustProxy: true,
+    headers: { host: 'backend:8080', 'x-forwarded-host': 'app.example, evil.example', origin: 'https://app.example' },
+    pass: false,
+  },
+  {
+    name: 'the last X-Forwarded-Host entry matching',
+    trustProxy: true,
+    headers: { host: 'backend:8080', 'x-forwarded-host': 'evil.example, app.example', origin: 'https://app.example' },
+    pass: true,
+  },
   { name: 'no X-Forwarded-Host under trustProxy: Host', trustProxy: true, headers: { host, origin: 'https://app.example' }, pass: true },
   // Safe methods are never checked.
   { name: 'GET from another site', method: 'GET', headers: { host, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }, pass: true },
   { name: 'HEAD from another site', method: 'HEAD', headers: { host, 'sec-fetch-site': 'cross-site' }, pass: true },
-  { name: 'OPTIONS (a preflight) from another site', method: 'OPTIONS', headers: { host, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }, pass: true },
+  {
+    name: 'OPTIONS (a preflight) from another site',
+    method: 'OPTIONS',
+    headers: { host, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+    pass: true,
+  },
   { name: 'TRACE is not safe (as in Go)', method: 'TRACE', headers: { host, 'sec-fetch-site': 'cross-site' }, pass: false },
   { name: 'DELETE from another site', method: 'DELETE', headers: { host, origin: 'https://evil.example' }, pass: false },
 ];
@@ -89,7 +121,7 @@ describe('crossOriginRefusal', () => {
     });
   }
 
-  it('never puts the client\'s header values into its reason', () => {
+  it("never puts the client's header values into its reason", () => {
     const p = policy();
     const reasons = [
       crossOriginRefusal(p, 'POST', { host, 'sec-fetch-site': '<script>x</script>' }),
@@ -126,9 +158,12 @@ describe('compileCrossOrigin', () => {
     assert.equal(typeof crossOriginRefusal(p, 'POST', { host, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }), 'string');
   });
 
-  it("refuses a plugin whose trustedOrigins are not origins, naming the plugin", () => {
+  it('refuses a plugin whose trustedOrigins are not origins, naming the plugin', () => {
     const bad: Plugin = { name: 'partner', trustedOrigins: ['https://partner.example/path'] };
-    assert.throws(() => compileCrossOrigin(ON, undefined, [bad], POST), (err: unknown) => err instanceof NovaError && err.code === 'NOVA_ERR_PLUGIN_INVALID' && /partner/.test(err.message));
+    assert.throws(
+      () => compileCrossOrigin(ON, undefined, [bad], POST),
+      (err: unknown) => err instanceof NovaError && err.code === 'NOVA_ERR_PLUGIN_INVALID' && /partner/.test(err.message),
+    );
   });
 });
 
@@ -141,14 +176,20 @@ describe('config.crossOrigin', () => {
 
   it('takes false, and trusted origins brought to the form browsers send', () => {
     assert.equal(loadConfig({ routes, crossOrigin: false }).crossOrigin, false);
-    assert.deepEqual(loadConfig({ routes, crossOrigin: { trustedOrigins: ['HTTPS://Partner.Example:443/'] } }).crossOrigin, { trustedOrigins: ['https://partner.example'] });
+    assert.deepEqual(loadConfig({ routes, crossOrigin: { trustedOrigins: ['HTTPS://Partner.Example:443/'] } }).crossOrigin, {
+      trustedOrigins: ['https://partner.example'],
+    });
   });
 
   for (const bad of ['null', '*', 'https://partner.example/path', 'partner.example', 'https://partner.example?x=1', 'https://user:pw@partner.example']) {
     it(`refuses ${JSON.stringify(bad)} as a trusted origin, naming the key`, () => {
       assert.throws(
         () => loadConfig({ routes, crossOrigin: { trustedOrigins: [bad] } }),
-        (err: unknown) => err instanceof NovaError && err.code === 'NOVA_ERR_CONFIG' && err.message.includes('crossOrigin.trustedOrigins.0') && /not an origin/.test(err.message),
+        (err: unknown) =>
+          err instanceof NovaError &&
+          err.code === 'NOVA_ERR_CONFIG' &&
+          err.message.includes('crossOrigin.trustedOrigins.0') &&
+          /not an origin/.test(err.message),
       );
     });
   }
@@ -192,10 +233,12 @@ describe('cross-origin protection in the request path', () => {
     const spy: Plugin = { name: 'spy', preRequest: () => void ran.push('plugin'), postRequest: () => void ran.push('post') };
     const { app, url, logged } = await listening({
       plugins: [spy],
-      routes: [{
-        security: () => (ran.push('security'), true),
-        routes: [['/change', () => (ran.push('controller'), status(204)), { methods: ['post', 'get'] }]],
-      }],
+      routes: [
+        {
+          security: () => (ran.push('security'), true),
+          routes: [['/change', () => (ran.push('controller'), status(204)), { methods: ['post', 'get'] }]],
+        },
+      ],
     });
     try {
       const refused = await send(`${url}/change`, 'POST', { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' });
@@ -207,7 +250,11 @@ describe('cross-origin protection in the request path', () => {
       assert.deepEqual(ran, []);
       assert.deepEqual(logged, [], 'a refusal is not logged per request');
 
-      assert.equal((await send(`${url}/change`, 'GET', { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' })).status, 204, 'GET is never checked');
+      assert.equal(
+        (await send(`${url}/change`, 'GET', { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' })).status,
+        204,
+        'GET is never checked',
+      );
       assert.equal((await send(`${url}/change`, 'POST', { host: 'app.example', origin: 'https://app.example' })).status, 204);
       assert.equal((await send(`${url}/change`, 'POST', { 'sec-fetch-site': 'same-origin', origin: url })).status, 204);
       assert.equal((await send(`${url}/change`, 'POST', {})).status, 204, 'curl: neither header');
@@ -219,7 +266,14 @@ describe('cross-origin protection in the request path', () => {
 
   it("renders the app's own 403 page for a refusal", async () => {
     const { app, url } = await listening({
-      routes: [{ routes: [['/change', () => status(204), { methods: ['post'] }], [403, () => json({ page: 'forbidden' })]] }],
+      routes: [
+        {
+          routes: [
+            ['/change', () => status(204), { methods: ['post'] }],
+            [403, () => json({ page: 'forbidden' })],
+          ],
+        },
+      ],
     });
     try {
       const refused = await send(`${url}/change`, 'POST', { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' });
@@ -239,14 +293,18 @@ describe('cross-origin protection in the request path', () => {
       routes: [
         { routes: [['/form', () => status(204), { methods: ['post'] }]] },
         { prefix: '/hooks', crossOrigin: false, routes: [['/in', () => status(204), { methods: ['post'] }]] },
-        { prefix: '/api', plugins: [cors({ allowOrigins: ['https://spa.example'], credentials: true })], routes: [['/items', () => status(204), { methods: ['post'] }]] },
+        {
+          prefix: '/api',
+          plugins: [cors({ allowOrigins: ['https://spa.example'], credentials: true })],
+          routes: [['/items', () => status(204), { methods: ['post'] }]],
+        },
         { prefix: '/public', plugins: [cors({ allowOrigins: '*' })], routes: [['/items', () => status(204), { methods: ['post'] }]] },
       ],
     });
     try {
       assert.equal((await send(`${url}/form`, 'POST', evil)).status, 403);
       assert.equal((await send(`${url}/form`, 'POST', partner)).status, 204, 'a trusted origin');
-      assert.equal((await send(`${url}/form`, 'POST', spa)).status, 403, "cors() trusts an origin on its own routes only");
+      assert.equal((await send(`${url}/form`, 'POST', spa)).status, 403, 'cors() trusts an origin on its own routes only');
       assert.equal((await send(`${url}/hooks/in`, 'POST', evil)).status, 204, 'an exempt group');
       assert.equal((await send(`${url}/api/items`, 'POST', spa)).status, 204, "an origin the route's cors() allows");
       assert.equal((await send(`${url}/api/items`, 'POST', evil)).status, 403);

@@ -40,7 +40,8 @@ export function compileCrossOrigin(
   for (const plugin of plugins) {
     for (const origin of plugin.trustedOrigins ?? []) {
       const normalised = typeof origin === 'string' ? normaliseOrigin(origin) : undefined;
-      if (normalised === undefined) throw errors.pluginInvalid(plugin.name, `trustedOrigins holds ${JSON.stringify(origin)}, which is not an origin (scheme://host[:port])`);
+      if (normalised === undefined)
+        throw errors.pluginInvalid(plugin.name, `trustedOrigins holds ${JSON.stringify(origin)}, which is not an origin (scheme://host[:port])`);
       trusted.add(normalised);
     }
   }
@@ -77,7 +78,9 @@ export function crossOriginRefusal(policy: Exclude<CrossOriginPolicy, false>, me
     if (site === 'same-origin' || site === 'none') return undefined;
     if (origin !== undefined && policy.trusted.has(origin)) return undefined;
     // Fixed words, never the client's value, go into the message.
-    return site === 'cross-site' || site === 'same-site' ? `the browser sent it from another origin (Sec-Fetch-Site: ${site})` : 'Sec-Fetch-Site is not same-origin';
+    return site === 'cross-site' || site === 'same-site'
+      ? `the browser sent it from another origin (Sec-Fetch-Site: ${site})`
+      : 'Sec-Fetch-Site is not same-origin';
   }
   if (origin === undefined || origin === '') return undefined;
   const host = originHost(origin);

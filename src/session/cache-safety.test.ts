@@ -20,7 +20,16 @@ function out(headers: Headers, earlier: Record<string, string> = {}, varyCookie 
 describe('cache safety', () => {
   it('tells a private policy from one a shared cache may keep', () => {
     for (const v of ['private', 'no-store', 'private, max-age=60', 'max-age=0, No-Store', 'no-cache, private']) assert.ok(isPrivateCacheControl(v), v);
-    for (const v of ['', 'public, max-age=600', 'max-age=60', 'no-cache', 'private, s-maxage=60', 'public, no-store', 'private="set-cookie", max-age=60', 'privateish']) {
+    for (const v of [
+      '',
+      'public, max-age=600',
+      'max-age=60',
+      'no-cache',
+      'private, s-maxage=60',
+      'public, no-store',
+      'private="set-cookie", max-age=60',
+      'privateish',
+    ]) {
       assert.ok(!isPrivateCacheControl(v), v);
     }
   });

@@ -7,15 +7,7 @@
 import type { Logger } from '../config.js';
 
 /** What happened. */
-export type SessionEventType =
-  | 'created'
-  | 'rotated'
-  | 'logged-out'
-  | 'revoked'
-  | 'expired'
-  | 'invalid-cookie'
-  | 'store-full'
-  | 'csrf-refused';
+export type SessionEventType = 'created' | 'rotated' | 'logged-out' | 'revoked' | 'expired' | 'invalid-cookie' | 'store-full' | 'csrf-refused';
 
 /**
  * One session event. `sessionHash` is `hashSessionId(id)` of the session the event is about (for
@@ -62,7 +54,11 @@ export class SessionEvents {
   #timer: NodeJS.Timeout | undefined;
   #hookFailed = 0;
 
-  constructor(log: Logger, hook: SessionEventHook | undefined, readonly summaryMs = SUMMARY_MS) {
+  constructor(
+    log: Logger,
+    hook: SessionEventHook | undefined,
+    readonly summaryMs = SUMMARY_MS,
+  ) {
     this.#log = log;
     this.#hook = hook;
   }

@@ -64,8 +64,7 @@ export class SessionManager {
       maxSessions: c.maxSessions,
       ...(c.maxStoreBytes !== undefined ? { maxStoreBytes: c.maxStoreBytes } : {}),
       maxSessionsPerUser: c.maxSessionsPerUser,
-      onExpired: (sessionHash, userId) =>
-        this.events.emit({ type: 'expired', at: Date.now(), sessionHash, userId, correlationId: undefined }),
+      onExpired: (sessionHash, userId) => this.events.emit({ type: 'expired', at: Date.now(), sessionHash, userId, correlationId: undefined }),
     };
     await this.store.start?.(options);
   }

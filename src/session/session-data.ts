@@ -61,14 +61,16 @@ export type FlashInput<K extends string, V> = Declared<FlashData> extends true ?
  * `session.get`'s signature. Declared: the key picks the type. Undeclared: any key, `Json` back,
  * or the type the caller names (`session.get<Cart>(ctx, 'cart')`, as before typed data existed).
  */
-export type SessionGetter<C> = Declared<SessionData> extends true
-  ? <K extends SessionKey>(ctx: C, key: K) => Promise<SessionValue<K> | undefined>
-  : <T = Json>(ctx: C, key: string) => Promise<T | undefined>;
+export type SessionGetter<C> =
+  Declared<SessionData> extends true
+    ? <K extends SessionKey>(ctx: C, key: K) => Promise<SessionValue<K> | undefined>
+    : <T = Json>(ctx: C, key: string) => Promise<T | undefined>;
 
 /**
  * `session.set`'s signature. Declared: the key picks the type. Undeclared: any `Json` (so a
  * generic `T extends Json` passes through), or any value of JSON shape, interfaces included.
  */
-export type SessionSetter<C> = Declared<SessionData> extends true
-  ? <K extends SessionKey>(ctx: C, key: K, value: SessionValue<K>) => Promise<void>
-  : { (ctx: C, key: string, value: Json): Promise<void>; <V>(ctx: C, key: string, value: V & JsonShaped<V>): Promise<void> };
+export type SessionSetter<C> =
+  Declared<SessionData> extends true
+    ? <K extends SessionKey>(ctx: C, key: K, value: SessionValue<K>) => Promise<void>
+    : { (ctx: C, key: string, value: Json): Promise<void>; <V>(ctx: C, key: string, value: V & JsonShaped<V>): Promise<void> };

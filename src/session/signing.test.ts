@@ -85,7 +85,10 @@ describe('sign / verify', () => {
   it('refuses prototype names and never signs them', () => {
     for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
       assert.equal(verify(name, secrets), undefined);
-      assert.throws(() => sign(name, secrets), (err) => code(err) === 'NOVA_ERR_SESSION_ID_INVALID');
+      assert.throws(
+        () => sign(name, secrets),
+        (err) => code(err) === 'NOVA_ERR_SESSION_ID_INVALID',
+      );
     }
   });
 

@@ -4,7 +4,19 @@
 // test/integration/stores-by-url.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createApp, inProcessBus, json, memoryStore, NovaError, postgresStore, redisStore, replicatedStore, session, type Context, type NovaConfigInput } from 'nova-ts';
+import {
+  createApp,
+  inProcessBus,
+  json,
+  memoryStore,
+  NovaError,
+  postgresStore,
+  redisStore,
+  replicatedStore,
+  session,
+  type Context,
+  type NovaConfigInput,
+} from 'nova-ts';
 import { agent } from 'nova-ts/testing';
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
@@ -49,7 +61,10 @@ describe('session.store by URL', () => {
   it('refuses another scheme, naming the key and the accepted forms, and echoing only the scheme', () => {
     const err = refusal({ secrets: [SECRET], store: 'mongodb://admin:hunter2@db.example/app' });
     assert.equal(err.code, 'NOVA_ERR_CONFIG');
-    assert.match(err.message, /^invalid configuration at "session\.store": must be "memory", a redis:\/\/ or rediss:\/\/ URL, a postgres:\/\/ or postgresql:\/\/ URL, or a session store object \(got a "mongodb:" value\)$/);
+    assert.match(
+      err.message,
+      /^invalid configuration at "session\.store": must be "memory", a redis:\/\/ or rediss:\/\/ URL, a postgres:\/\/ or postgresql:\/\/ URL, or a session store object \(got a "mongodb:" value\)$/,
+    );
     assert.ok(!err.message.includes('hunter2'), 'no password in the message');
     assert.match(refusal({ store: 'localhost:6379' }).message, /"session\.store": must be .* \(got a "localhost:" value\)/);
     assert.match(refusal({ store: 'memroy' }).message, /"session\.store": must be .* \(got a value with no URL scheme\)/);
@@ -60,7 +75,14 @@ describe('session.store by URL', () => {
 
 describe('session.replication by URL', () => {
   it('builds a replicated memory store for a redis, nats or cluster URL, or an options object', () => {
-    for (const replication of ['redis://127.0.0.1:6379', 'rediss://cache.example', 'nats://127.0.0.1:4222', 'tls://nats.example:4222', 'cluster', { url: 'nats://127.0.0.1:4222', leaseMs: 2000, partition: 'serve-stale' as const }]) {
+    for (const replication of [
+      'redis://127.0.0.1:6379',
+      'rediss://cache.example',
+      'nats://127.0.0.1:4222',
+      'tls://nats.example:4222',
+      'cluster',
+      { url: 'nats://127.0.0.1:4222', leaseMs: 2000, partition: 'serve-stale' as const },
+    ]) {
       assert.equal(app({ secrets: [SECRET], replication }).sessions?.store.name, 'replicated-memory', JSON.stringify(replication));
     }
   });
@@ -68,17 +90,32 @@ describe('session.replication by URL', () => {
   it('refuses another scheme, naming the key and the accepted forms', () => {
     const err = refusal({ secrets: [SECRET], replication: 'amqp://guest:hunter2@mq.example' });
     assert.equal(err.code, 'NOVA_ERR_CONFIG');
-    assert.match(err.message, /^invalid configuration at "session\.replication": must be a redis:\/\/ or rediss:\/\/ URL, a nats:\/\/ \(or tls:\/\/\) URL, "cluster", or \{ url, leaseMs, partition, … \} \(got a "amqp:" value\)$/);
+    assert.match(
+      err.message,
+      /^invalid configuration at "session\.replication": must be a redis:\/\/ or rediss:\/\/ URL, a nats:\/\/ \(or tls:\/\/\) URL, "cluster", or \{ url, leaseMs, partition, … \} \(got a "amqp:" value\)$/,
+    );
     assert.ok(!err.message.includes('hunter2'));
     assert.match(refusal({ secrets: [SECRET], replication: { url: 'postgres://h/db' } }).message, /at "session\.replication\.url": must be a redis:\/\//);
     assert.match(refusal({ secrets: [SECRET], replication: 7 as never }).message, /at "session\.replication": expected a redis:\/\//);
   });
 
   it('checks the options object: unknown keys, timings, partition and cluster name, with their key paths', () => {
-    assert.match(refusal({ secrets: [SECRET], replication: { url: 'cluster', secret: SECRET } as never }).message, /at "session\.replication\.secret": unknown key/);
-    assert.match(refusal({ secrets: [SECRET], replication: { url: 'cluster', leaseMs: 1000, heartbeatMs: 900 } }).message, /at "session\.replication\.heartbeatMs": must be at most half of leaseMs/);
-    assert.match(refusal({ secrets: [SECRET], replication: { url: 'cluster', leaseMs: -1 } }).message, /at "session\.replication\.leaseMs": must be a positive number of milliseconds/);
-    assert.match(refusal({ secrets: [SECRET], replication: { url: 'cluster', partition: 'stale' as never } }).message, /at "session\.replication\.partition": must be 'fence' or 'serve-stale'/);
+    assert.match(
+      refusal({ secrets: [SECRET], replication: { url: 'cluster', secret: SECRET } as never }).message,
+      /at "session\.replication\.secret": unknown key/,
+    );
+    assert.match(
+      refusal({ secrets: [SECRET], replication: { url: 'cluster', leaseMs: 1000, heartbeatMs: 900 } }).message,
+      /at "session\.replication\.heartbeatMs": must be at most half of leaseMs/,
+    );
+    assert.match(
+      refusal({ secrets: [SECRET], replication: { url: 'cluster', leaseMs: -1 } }).message,
+      /at "session\.replication\.leaseMs": must be a positive number of milliseconds/,
+    );
+    assert.match(
+      refusal({ secrets: [SECRET], replication: { url: 'cluster', partition: 'stale' as never } }).message,
+      /at "session\.replication\.partition": must be 'fence' or 'serve-stale'/,
+    );
     assert.match(refusal({ secrets: [SECRET], replication: { url: 'cluster', cluster: 'a b' } }).message, /at "session\.replication\.cluster": a cluster name/);
   });
 
@@ -100,7 +137,11 @@ describe('one list of secrets', () => {
     ['replication object', { replication: { url: 'cluster' } }, /^Replication \(session\.replication\) needs session\.secrets/],
     ['redisStore object', { store: redisStore() }, /^The redis store \(session\.store\) needs session\.secrets/],
     ['postgresStore object', { store: postgresStore() }, /^The postgres store \(session\.store\) needs session\.secrets/],
-    ['replicatedStore object', { store: replicatedStore({ transport: bus.transport(), secret: SECRET }) }, /^The replicated store \(session\.store\) needs session\.secrets/],
+    [
+      'replicatedStore object',
+      { store: replicatedStore({ transport: bus.transport(), secret: SECRET }) },
+      /^The replicated store \(session\.store\) needs session\.secrets/,
+    ],
   ];
   for (const [what, config, start] of refusedWithoutSecrets) {
     it(`refuses a ${what} without session.secrets, naming the fix`, () => {
@@ -115,8 +156,15 @@ describe('one list of secrets', () => {
     assert.equal(app({ store: 'memory' }).sessions?.store.name, 'memory');
   });
 
-  it("refuses a replicatedStore whose own secret is not session.secrets, naming both places", () => {
-    for (const [own, secrets] of [[OTHER, [SECRET]], [[SECRET, OTHER], [SECRET]], [[OTHER, SECRET], [SECRET, OTHER]]] as const) {
+  it('refuses a replicatedStore whose own secret is not session.secrets, naming both places', () => {
+    for (const [own, secrets] of [
+      [OTHER, [SECRET]],
+      [[SECRET, OTHER], [SECRET]],
+      [
+        [OTHER, SECRET],
+        [SECRET, OTHER],
+      ],
+    ] as const) {
       const err = refusal({ secrets: [...secrets], store: replicatedStore({ transport: bus.transport(), secret: own }) });
       assert.equal(err.code, 'NOVA_ERR_SESSION_SECRET_MISMATCH');
       assert.match(err.message, /replicatedStore\(\{ secret \}\).* differs from session\.secrets/);
@@ -141,7 +189,8 @@ describe('one list of secrets', () => {
         ] as never,
       },
     ];
-    const make = () => createApp({ routes, logger: quiet, session: { secrets: [SECRET], store: replicatedStore({ transport: shared.transport(), joinTimeoutMs: 50 }) } });
+    const make = () =>
+      createApp({ routes, logger: quiet, session: { secrets: [SECRET], store: replicatedStore({ transport: shared.transport(), joinTimeoutMs: 50 }) } });
     const [a, b] = [make(), make()];
     try {
       await a.start();

@@ -33,7 +33,18 @@ export interface ReplicationOptions extends Omit<ReplicatedStoreOptions, 'transp
 
 const STORE_FORMS = '"memory", a redis:// or rediss:// URL, a postgres:// or postgresql:// URL, or a session store object';
 const REPLICATION_FORMS = 'a redis:// or rediss:// URL, a nats:// (or tls://) URL, "cluster", or { url, leaseMs, partition, … }';
-const REPLICATION_KEYS = new Set(['url', 'cluster', 'joinTimeoutMs', 'barrierTimeoutMs', 'sweepIntervalMs', 'repairDelayMs', 'leaseMs', 'heartbeatMs', 'driftMs', 'partition']);
+const REPLICATION_KEYS = new Set([
+  'url',
+  'cluster',
+  'joinTimeoutMs',
+  'barrierTimeoutMs',
+  'sweepIntervalMs',
+  'repairDelayMs',
+  'leaseMs',
+  'heartbeatMs',
+  'driftMs',
+  'partition',
+]);
 
 type StoreKind = 'memory' | 'redis' | 'postgres';
 type TransportKind = 'redis' | 'nats' | 'cluster';
@@ -41,7 +52,7 @@ type TransportKind = 'redis' | 'nats' | 'cluster';
 /** The scheme, lowercased, without its colon; only it is ever echoed: the rest of a URL may hold a password. */
 function schemeOf(spec: string): string | undefined {
   const match = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(spec);
-  return match?.[1]!.toLowerCase();
+  return match?.[1]?.toLowerCase();
 }
 
 function got(spec: string): string {
@@ -90,7 +101,9 @@ export interface SpecProblem {
  */
 export function storeProblem(value: unknown): SpecProblem | undefined {
   if (typeof value === 'object' && value !== null) {
-    return typeof (value as SessionStore).getValue === 'function' ? undefined : { path: [], message: `expected ${STORE_FORMS} (an object with getValue/setValue/deleteValue/rotate)` };
+    return typeof (value as SessionStore).getValue === 'function'
+      ? undefined
+      : { path: [], message: `expected ${STORE_FORMS} (an object with getValue/setValue/deleteValue/rotate)` };
   }
   if (typeof value !== 'string') return { path: [], message: `expected ${STORE_FORMS}` };
   const kind = storeKind(value);

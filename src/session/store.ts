@@ -151,7 +151,15 @@ export function checkStoreOptions(options: Partial<SessionStoreOptions> = {}): C
     maxSessionsPerUser: options.maxSessionsPerUser ?? DEFAULT_STORE_OPTIONS.maxSessionsPerUser,
     maxStoreBytes: options.maxStoreBytes ?? defaultMaxStoreBytes(),
   };
-  for (const name of ['idleTimeoutMs', 'absoluteTimeoutMs', 'touchIntervalMs', 'maxSessionBytes', 'maxSessions', 'maxSessionsPerUser', 'maxStoreBytes'] as const) {
+  for (const name of [
+    'idleTimeoutMs',
+    'absoluteTimeoutMs',
+    'touchIntervalMs',
+    'maxSessionBytes',
+    'maxSessions',
+    'maxSessionsPerUser',
+    'maxStoreBytes',
+  ] as const) {
     const v = merged[name];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
       throw errors.config(`session.${name}`, 'must be a positive whole number');

@@ -108,7 +108,7 @@ describe('static routes', () => {
     assert.equal((await inject(app, { url: '/noindex/app.css' })).body, CSS);
   });
 
-  it('answers a missing file with the app\'s 404 page', async () => {
+  it("answers a missing file with the app's 404 page", async () => {
     const res = await inject(app, { url: '/assets/nope.css' });
     assert.equal(res.status, 404);
     assert.equal(res.body, 'custom not found');
@@ -208,8 +208,16 @@ describe('static routes at start-up', () => {
   });
 
   it('lets a route list its own methods', async () => {
-    const app = createApp({ logger: quiet, useSessions: false, routes: [{ routes: [['/assets/[...]', staticFiles(join(root, 'public')), { methods: ['get'] }]] }] });
-    assert.deepEqual(app.router.table().map(([m]) => m), ['GET', 'HEAD', 'GET', 'HEAD'], 'GET brings HEAD as for every route');
+    const app = createApp({
+      logger: quiet,
+      useSessions: false,
+      routes: [{ routes: [['/assets/[...]', staticFiles(join(root, 'public')), { methods: ['get'] }]] }],
+    });
+    assert.deepEqual(
+      app.router.table().map(([m]) => m),
+      ['GET', 'HEAD', 'GET', 'HEAD'],
+      'GET brings HEAD as for every route',
+    );
     await app.close();
   });
 });

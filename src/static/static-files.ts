@@ -90,11 +90,14 @@ function staticController(kind: 'directory' | 'file', given: string | URL, optio
     kind,
     path,
     check(routePath) {
-      let info;
+      let info: ReturnType<typeof statSync>;
       try {
         info = statSync(path);
       } catch {
-        throw errors.staticInvalid(path, `the ${kind} does not exist (route "${routePath}"); create it or fix the path (a relative path is resolved from the working directory, ${process.cwd()})`);
+        throw errors.staticInvalid(
+          path,
+          `the ${kind} does not exist (route "${routePath}"); create it or fix the path (a relative path is resolved from the working directory, ${process.cwd()})`,
+        );
       }
       if (kind === 'directory' && !info.isDirectory()) throw errors.staticInvalid(path, 'is not a directory: serve one file with staticFile()');
       if (kind === 'file' && !info.isFile()) throw errors.staticInvalid(path, 'is not a file: serve a directory with staticFiles()');
@@ -119,7 +122,7 @@ function staticController(kind: 'directory' | 'file', given: string | URL, optio
 
 function absolute(given: string | URL): string {
   if (given instanceof URL) {
-    if (given.protocol !== 'file:') throw errors.staticInvalid(given.href, 'a URL must be a file: URL (new URL(\'./public\', import.meta.url))');
+    if (given.protocol !== 'file:') throw errors.staticInvalid(given.href, "a URL must be a file: URL (new URL('./public', import.meta.url))");
     return fileURLToPath(given);
   }
   if (typeof given !== 'string' || given === '') throw errors.staticInvalid(String(given), 'the path must be a non-empty string or a file: URL');
@@ -131,7 +134,8 @@ function checkOptions(path: string, kind: 'directory' | 'file', options: StaticO
   const unknown = Object.keys(options).find((key) => !(OPTION_KEYS as readonly string[]).includes(key));
   if (unknown !== undefined) throw errors.staticInvalid(path, `unknown option "${unknown}"; known: ${OPTION_KEYS.join(', ')}`);
   const { maxAge = 0, immutable = false, dotfiles = 'ignore', index = 'index.html' } = options;
-  if (!Number.isSafeInteger(maxAge) || maxAge < 0) throw errors.staticInvalid(path, `maxAge must be a whole number of seconds, 0 or more (got ${String(maxAge)})`);
+  if (!Number.isSafeInteger(maxAge) || maxAge < 0)
+    throw errors.staticInvalid(path, `maxAge must be a whole number of seconds, 0 or more (got ${String(maxAge)})`);
   if (maxAge > YEAR_SECONDS) {
     throw errors.staticInvalid(path, `maxAge is in seconds: ${maxAge} is over a year (${YEAR_SECONDS}); milliseconds by mistake?`);
   }

@@ -97,8 +97,32 @@ describe('static routes never leave their root', () => {
 
   it('never serves the secret for any path built from traversal pieces (fast-check)', async () => {
     const piece = fc.constantFrom(
-      '/', '//', '.', '..', '%2e', '%2E', '%2f', '%2F', '%5c', '%5C', '\\', '%25', '%252f', '%00', '%c0%ae', '%2e%2e',
-      'secret.txt', 'public', 'public-secret.txt', 'css', 'link-out.txt', 'dir-out', '.env', '.git', 'config', base.slice(1),
+      '/',
+      '//',
+      '.',
+      '..',
+      '%2e',
+      '%2E',
+      '%2f',
+      '%2F',
+      '%5c',
+      '%5C',
+      '\\',
+      '%25',
+      '%252f',
+      '%00',
+      '%c0%ae',
+      '%2e%2e',
+      'secret.txt',
+      'public',
+      'public-secret.txt',
+      'css',
+      'link-out.txt',
+      'dir-out',
+      '.env',
+      '.git',
+      'config',
+      base.slice(1),
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('/assets/', '/open/'), fc.array(piece, { minLength: 1, maxLength: 10 }), async (prefix, pieces) => {

@@ -48,7 +48,10 @@ export function agent(app: App): Agent {
     jar.store(res.headers['set-cookie'] ?? [], path);
     return res;
   };
-  const shortcut = (method: string) => (url: string, req: AgentRequest = {}) => request({ ...req, method, url });
+  const shortcut =
+    (method: string) =>
+    (url: string, req: AgentRequest = {}) =>
+      request({ ...req, method, url });
   return {
     request,
     get: shortcut('GET'),

@@ -31,11 +31,15 @@ describe('inject on a small app', () => {
         security: false,
         routes: [
           ['/echo', (ctx: Context) => json({ got: ctx.json, query: ctx.query, address: ctx.clientAddress }), { methods: ['post'] }],
-          ['/count', async (ctx: Context) => {
-            const n = ((await session.get(ctx, 'count' as never)) as number | undefined) ?? 0;
-            await session.set(ctx, 'count' as never, (n + 1) as never);
-            return json({ count: n + 1 });
-          }, { methods: ['get'] }],
+          [
+            '/count',
+            async (ctx: Context) => {
+              const n = ((await session.get(ctx, 'count' as never)) as number | undefined) ?? 0;
+              await session.set(ctx, 'count' as never, (n + 1) as never);
+              return json({ count: n + 1 });
+            },
+            { methods: ['get'] },
+          ],
           ['/file', () => sendfile(join(dir, 'big.txt'), { mime: 'text/plain' }), { methods: ['get'] }],
         ],
       },
@@ -148,7 +152,10 @@ describe("inject on the example app (examples/login's buildApp)", () => {
     assert.equal(res.headers['x-frame-options'], 'DENY');
     assert.equal(res.headers['content-security-policy'], "frame-ancestors 'none'");
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
-    assert.ok(res.cookies.some((c) => c.name === 'session_id'), 'every visitor has a session');
+    assert.ok(
+      res.cookies.some((c) => c.name === 'session_id'),
+      'every visitor has a session',
+    );
     assertNoSockets(app);
   });
 

@@ -100,122 +100,164 @@ export function transportSuite(name: string, makeNodes: (count: number) => Promi
   };
 
   describe(`transport conformance: ${name}`, () => {
-    it('fans a message out to every node, the publisher\'s own included, once', withNodes(async ({ nodes, channel, inbox }) => {
-      const ch = channel('fan');
-      const inboxes = nodes.map(() => inbox());
-      for (const [i, node] of nodes.entries()) await node.subscribe(ch, inboxes[i]!.handler);
-      for (const [i, node] of nodes.entries()) await node.publish(ch, `from ${i}`);
-      const all = await settle(nodes[0]!, ch, inboxes);
-      const expected = nodes.map((_, i) => `from ${i}`);
-      for (const [i, got] of all.entries()) assert.deepEqual(got, expected, `node ${i} got every message once, in order`);
-    }));
+    it(
+      "fans a message out to every node, the publisher's own included, once",
+      withNodes(async ({ nodes, channel, inbox }) => {
+        const ch = channel('fan');
+        const inboxes = nodes.map(() => inbox());
+        for (const [i, node] of nodes.entries()) await node.subscribe(ch, inboxes[i]!.handler);
+        for (const [i, node] of nodes.entries()) await node.publish(ch, `from ${i}`);
+        const all = await settle(nodes[0]!, ch, inboxes);
+        const expected = nodes.map((_, i) => `from ${i}`);
+        for (const [i, got] of all.entries()) assert.deepEqual(got, expected, `node ${i} got every message once, in order`);
+      }),
+    );
 
-    it('delivers only to subscribers of that channel', withNodes(async ({ nodes, channel, inbox }) => {
-      // Names that share a prefix, so a transport matching by prefix or pattern fails.
-      const [a, ab] = [channel('a'), channel('a.b')];
-      const [onA, onAB, both1, both2] = [inbox(), inbox(), inbox(), inbox()];
-      await nodes[0]!.subscribe(a, onA.handler);
-      await nodes[1]!.subscribe(ab, onAB.handler);
-      await nodes[2 % count]!.subscribe(a, both1.handler);
-      await nodes[2 % count]!.subscribe(ab, both2.handler);
-      await nodes[1]!.publish(a, 'for a');
-      await nodes[0]!.publish(ab, 'for a.b');
-      const [gotA, gotBoth1] = await settle(nodes[1]!, a, [onA, both1]);
-      const [gotAB, gotBoth2] = await settle(nodes[1]!, ab, [onAB, both2]);
-      assert.deepEqual([gotA, gotBoth1], [['for a'], ['for a']]);
-      assert.deepEqual([gotAB, gotBoth2], [['for a.b'], ['for a.b']]);
-    }));
+    it(
+      'delivers only to subscribers of that channel',
+      withNodes(async ({ nodes, channel, inbox }) => {
+        // Names that share a prefix, so a transport matching by prefix or pattern fails.
+        const [a, ab] = [channel('a'), channel('a.b')];
+        const [onA, onAB, both1, both2] = [inbox(), inbox(), inbox(), inbox()];
+        await nodes[0]!.subscribe(a, onA.handler);
+        await nodes[1]!.subscribe(ab, onAB.handler);
+        await nodes[2 % count]!.subscribe(a, both1.handler);
+        await nodes[2 % count]!.subscribe(ab, both2.handler);
+        await nodes[1]!.publish(a, 'for a');
+        await nodes[0]!.publish(ab, 'for a.b');
+        const [gotA, gotBoth1] = await settle(nodes[1]!, a, [onA, both1]);
+        const [gotAB, gotBoth2] = await settle(nodes[1]!, ab, [onAB, both2]);
+        assert.deepEqual([gotA, gotBoth1], [['for a'], ['for a']]);
+        assert.deepEqual([gotAB, gotBoth2], [['for a.b'], ['for a.b']]);
+      }),
+    );
 
-    it('stops delivering to a handler once unsubscribed, and not to the others', withNodes(async ({ nodes, channel, inbox }) => {
-      const ch = channel('unsub');
-      const [far, gone, kept, own] = [inbox(), inbox(), inbox(), inbox()];
-      await nodes[0]!.subscribe(ch, far.handler);
-      const offGone = await nodes[1]!.subscribe(ch, gone.handler);
-      await nodes[1]!.subscribe(ch, kept.handler);
-      const offOwn = await nodes[1]!.subscribe(ch, own.handler);
-      await nodes[1]!.publish(ch, 'one');
-      await settle(nodes[1]!, ch, [far, gone, kept, own]);
-      await offGone();
-      await offOwn();
-      await offOwn(); // a second call is harmless
-      await nodes[1]!.publish(ch, 'two');
-      const [gotFar, gotKept] = await settle(nodes[1]!, ch, [far, kept]);
-      assert.deepEqual(gotFar, ['one', 'two']);
-      assert.deepEqual(gotKept, ['one', 'two'], 'the other handler on the same node still gets messages');
-      // kept received 'two' and the marker: had `gone` or `own` still been subscribed, they would have too.
-      assert.deepEqual(gone.received.filter((m) => !m.startsWith(MARK)), ['one']);
-      assert.deepEqual(own.received.filter((m) => !m.startsWith(MARK)), ['one']);
-      const again = inbox();
-      await nodes[1]!.subscribe(ch, again.handler);
-      await nodes[0]!.publish(ch, 'three');
-      assert.deepEqual((await settle(nodes[0]!, ch, [again]))[0], ['three'], 'subscribing again after unsubscribing works');
-    }));
+    it(
+      'stops delivering to a handler once unsubscribed, and not to the others',
+      withNodes(async ({ nodes, channel, inbox }) => {
+        const ch = channel('unsub');
+        const [far, gone, kept, own] = [inbox(), inbox(), inbox(), inbox()];
+        await nodes[0]!.subscribe(ch, far.handler);
+        const offGone = await nodes[1]!.subscribe(ch, gone.handler);
+        await nodes[1]!.subscribe(ch, kept.handler);
+        const offOwn = await nodes[1]!.subscribe(ch, own.handler);
+        await nodes[1]!.publish(ch, 'one');
+        await settle(nodes[1]!, ch, [far, gone, kept, own]);
+        await offGone();
+        await offOwn();
+        await offOwn(); // a second call is harmless
+        await nodes[1]!.publish(ch, 'two');
+        const [gotFar, gotKept] = await settle(nodes[1]!, ch, [far, kept]);
+        assert.deepEqual(gotFar, ['one', 'two']);
+        assert.deepEqual(gotKept, ['one', 'two'], 'the other handler on the same node still gets messages');
+        // kept received 'two' and the marker: had `gone` or `own` still been subscribed, they would have too.
+        assert.deepEqual(
+          gone.received.filter((m) => !m.startsWith(MARK)),
+          ['one'],
+        );
+        assert.deepEqual(
+          own.received.filter((m) => !m.startsWith(MARK)),
+          ['one'],
+        );
+        const again = inbox();
+        await nodes[1]!.subscribe(ch, again.handler);
+        await nodes[0]!.publish(ch, 'three');
+        assert.deepEqual((await settle(nodes[0]!, ch, [again]))[0], ['three'], 'subscribing again after unsubscribing works');
+      }),
+    );
 
-    it('keeps each publisher\'s order: 200 awaited one by one, 200 in flight at once', withNodes(async ({ nodes, channel, inbox }) => {
-      const ch = channel('order');
-      const inboxes = nodes.map(() => inbox());
-      for (const [i, node] of nodes.entries()) await node.subscribe(ch, inboxes[i]!.handler);
-      const n = 200;
-      const names = (tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i}`);
-      const sequential = async () => {
-        for (const m of names('s')) await nodes[0]!.publish(ch, m);
-      };
-      // Another node publishes meanwhile, so per-publisher order is checked among interleaved messages.
-      await Promise.all([sequential(), Promise.all(names('c').map((m) => nodes[1]!.publish(ch, m)))]);
-      await Promise.all(names('p').map((m) => nodes[0]!.publish(ch, m)));
-      const all = await settle(nodes[0]!, ch, inboxes);
-      for (const [i, got] of all.entries()) {
-        assert.equal(got.length, 3 * n, `node ${i} got all ${3 * n} messages`);
-        for (const tag of ['s', 'c', 'p']) assert.deepEqual(got.filter((m) => m.startsWith(tag)), names(tag), `node ${i}: "${tag}" messages in order`);
-      }
-    }));
-
-    it('orders a publish after another node\'s acknowledged publish after it, on every node', withNodes(async ({ nodes, channel, inbox }) => {
-      const ch = channel('causal');
-      const inboxes = nodes.map(() => inbox());
-      for (const [i, node] of nodes.entries()) await node.subscribe(ch, inboxes[i]!.handler);
-      const expected: string[] = [];
-      for (let round = 0; round < 20; round++) {
-        for (const [i, node] of nodes.entries()) {
-          expected.push(`${round}/${i}`);
-          await node.publish(ch, `${round}/${i}`);
+    it(
+      "keeps each publisher's order: 200 awaited one by one, 200 in flight at once",
+      withNodes(async ({ nodes, channel, inbox }) => {
+        const ch = channel('order');
+        const inboxes = nodes.map(() => inbox());
+        for (const [i, node] of nodes.entries()) await node.subscribe(ch, inboxes[i]!.handler);
+        const n = 200;
+        const names = (tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i}`);
+        const sequential = async () => {
+          for (const m of names('s')) await nodes[0]!.publish(ch, m);
+        };
+        // Another node publishes meanwhile, so per-publisher order is checked among interleaved messages.
+        await Promise.all([sequential(), Promise.all(names('c').map((m) => nodes[1]!.publish(ch, m)))]);
+        await Promise.all(names('p').map((m) => nodes[0]!.publish(ch, m)));
+        const all = await settle(nodes[0]!, ch, inboxes);
+        for (const [i, got] of all.entries()) {
+          assert.equal(got.length, 3 * n, `node ${i} got all ${3 * n} messages`);
+          for (const tag of ['s', 'c', 'p'])
+            assert.deepEqual(
+              got.filter((m) => m.startsWith(tag)),
+              names(tag),
+              `node ${i}: "${tag}" messages in order`,
+            );
         }
-      }
-      const all = await settle(nodes[0]!, ch, inboxes);
-      for (const [i, got] of all.entries()) assert.deepEqual(got, expected, `node ${i} saw the publishes in acknowledgement order`);
-    }));
+      }),
+    );
 
-    it('carries any text byte for byte: unicode, newlines, protocol-like text, 64 KiB', withNodes(async ({ nodes, channel, inbox }) => {
-      const ch = channel('text');
-      const texts = [
-        '', ' ', 'plain', 'ünïcødé ✓ 😀 \u{10FFFF} 中文', 'line 1\nline 2\r\nline 3\r', '\t\u0000\u0001\u007f', '\u2028\u2029"\'\\`',
-        '{"json":[1,"two",null]}', '*3\r\n$7\r\nmessage\r\n$1\r\nx\r\n', 'PUB x 5\r\nhello\r\n', MARK.slice(0, -1),
-        'x'.repeat(65_536), 'é😀\n'.repeat(Math.ceil(65_536 / 7)),
-      ];
-      const inboxes = nodes.map(() => inbox());
-      for (const [i, node] of nodes.entries()) await node.subscribe(ch, inboxes[i]!.handler);
-      for (const text of texts) await nodes[1]!.publish(ch, text);
-      const all = await settle(nodes[1]!, ch, inboxes);
-      for (const [i, got] of all.entries()) {
-        assert.equal(got.length, texts.length, `node ${i} got every text`);
-        for (const [k, text] of texts.entries()) {
-          assert.ok(got[k] === text, `node ${i}: text ${k} (${Buffer.byteLength(text)} bytes) arrived changed (${Buffer.byteLength(got[k] ?? '')} bytes)`);
+    it(
+      "orders a publish after another node's acknowledged publish after it, on every node",
+      withNodes(async ({ nodes, channel, inbox }) => {
+        const ch = channel('causal');
+        const inboxes = nodes.map(() => inbox());
+        for (const [i, node] of nodes.entries()) await node.subscribe(ch, inboxes[i]!.handler);
+        const expected: string[] = [];
+        for (let round = 0; round < 20; round++) {
+          for (const [i, node] of nodes.entries()) {
+            expected.push(`${round}/${i}`);
+            await node.publish(ch, `${round}/${i}`);
+          }
         }
-      }
-    }));
+        const all = await settle(nodes[0]!, ch, inboxes);
+        for (const [i, got] of all.entries()) assert.deepEqual(got, expected, `node ${i} saw the publishes in acknowledgement order`);
+      }),
+    );
 
-    it('after stop(): publish rejects with NOVA_ERR_PUBSUB_UNAVAILABLE and nothing is delivered', withNodes(async ({ nodes, channel, inbox }) => {
-      const ch = channel('stopped');
-      const [dead, live] = [inbox(), inbox()];
-      await nodes[0]!.subscribe(ch, dead.handler);
-      await nodes[1]!.subscribe(ch, live.handler);
-      await nodes[0]!.stop();
-      await rejectsWith(nodes[0]!.publish(ch, 'too late'), 'NOVA_ERR_PUBSUB_UNAVAILABLE');
-      await nodes[0]!.stop(); // a second stop is harmless
-      await nodes[1]!.publish(ch, 'after');
-      assert.deepEqual((await settle(nodes[1]!, ch, [live]))[0], ['after']);
-      assert.deepEqual(dead.received, [], 'a stopped node drops its subscriptions');
-    }));
+    it(
+      'carries any text byte for byte: unicode, newlines, protocol-like text, 64 KiB',
+      withNodes(async ({ nodes, channel, inbox }) => {
+        const ch = channel('text');
+        const texts = [
+          '',
+          ' ',
+          'plain',
+          'ünïcødé ✓ 😀 \u{10FFFF} 中文',
+          'line 1\nline 2\r\nline 3\r',
+          '\t\u0000\u0001\u007f',
+          '\u2028\u2029"\'\\`',
+          '{"json":[1,"two",null]}',
+          '*3\r\n$7\r\nmessage\r\n$1\r\nx\r\n',
+          'PUB x 5\r\nhello\r\n',
+          MARK.slice(0, -1),
+          'x'.repeat(65_536),
+          'é😀\n'.repeat(Math.ceil(65_536 / 7)),
+        ];
+        const inboxes = nodes.map(() => inbox());
+        for (const [i, node] of nodes.entries()) await node.subscribe(ch, inboxes[i]!.handler);
+        for (const text of texts) await nodes[1]!.publish(ch, text);
+        const all = await settle(nodes[1]!, ch, inboxes);
+        for (const [i, got] of all.entries()) {
+          assert.equal(got.length, texts.length, `node ${i} got every text`);
+          for (const [k, text] of texts.entries()) {
+            assert.ok(got[k] === text, `node ${i}: text ${k} (${Buffer.byteLength(text)} bytes) arrived changed (${Buffer.byteLength(got[k] ?? '')} bytes)`);
+          }
+        }
+      }),
+    );
+
+    it(
+      'after stop(): publish rejects with NOVA_ERR_PUBSUB_UNAVAILABLE and nothing is delivered',
+      withNodes(async ({ nodes, channel, inbox }) => {
+        const ch = channel('stopped');
+        const [dead, live] = [inbox(), inbox()];
+        await nodes[0]!.subscribe(ch, dead.handler);
+        await nodes[1]!.subscribe(ch, live.handler);
+        await nodes[0]!.stop();
+        await rejectsWith(nodes[0]!.publish(ch, 'too late'), 'NOVA_ERR_PUBSUB_UNAVAILABLE');
+        await nodes[0]!.stop(); // a second stop is harmless
+        await nodes[1]!.publish(ch, 'after');
+        assert.deepEqual((await settle(nodes[1]!, ch, [live]))[0], ['after']);
+        assert.deepEqual(dead.received, [], 'a stopped node drops its subscriptions');
+      }),
+    );
 
     it('leaves no handle or timer behind once every node is stopped', async () => {
       const before = await activeResources();

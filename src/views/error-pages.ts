@@ -147,7 +147,11 @@ function safeJson(value: unknown): string {
  * An error page must not itself fail: if the template cannot be rendered (deleted, broken), fall
  * back to a minimal page built here, escaped by hand.
  */
-async function renderPage(views: ViewEngine, view: string, vars: { status: number; title: string; message: string; stack: string | undefined }): Promise<string> {
+async function renderPage(
+  views: ViewEngine,
+  view: string,
+  vars: { status: number; title: string; message: string; stack: string | undefined },
+): Promise<string> {
   try {
     return await views.render(view, vars);
   } catch {

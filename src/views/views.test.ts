@@ -142,10 +142,7 @@ test('layouts from the directory wrap a view through blocks', async (t) => {
     'login.html': '{% layout "layouts/base" %}{% block title %}Sign in{% endblock %}{% block content %}<form>{{ user }}</form>{% endblock %}',
   });
   const views = createViewEngine({ dir: fx.dir });
-  assert.equal(
-    await views.render('login', { user: '"x"' }),
-    '<html><title>Sign in</title><body><form>&#34;x&#34;</form></body></html>',
-  );
+  assert.equal(await views.render('login', { user: '"x"' }), '<html><title>Sign in</title><body><form>&#34;x&#34;</form></body></html>');
 });
 
 test('variables are read as own properties only', async (t) => {

@@ -122,4 +122,3 @@ function checkName(name: string): void {
     throw errors.viewName(String(name));
   }
 }
-

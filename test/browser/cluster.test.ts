@@ -16,7 +16,12 @@ describe('npm run cluster in Chromium', { skip: missing && process.env.CI !== 't
     assert.ok(!missing, MISSING);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const app = await startChild(script, { PORT: String(port), CLUSTER_WORKERS: '3', SESSION_SECRET: 'browser-cluster-secret-0123456789abcdefgh', LOGIN_RATE_LIMIT: '0' }, /(listening on[\s\S]*){3}/, 20_000);
+    const app = await startChild(
+      script,
+      { PORT: String(port), CLUSTER_WORKERS: '3', SESSION_SECRET: 'browser-cluster-secret-0123456789abcdefgh', LOGIN_RATE_LIMIT: '0' },
+      /(listening on[\s\S]*){3}/,
+      20_000,
+    );
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 15_000 });
     try {
       const context = await browser.newContext();
@@ -25,7 +30,10 @@ describe('npm run cluster in Chromium', { skip: missing && process.env.CI !== 't
       await page.goto(`${url}/login`);
       await page.fill('#username', 'ada');
       await page.fill('#password', 'password');
-      const [home] = await Promise.all([page.waitForResponse((r) => new URL(r.url()).pathname === '/' && r.request().method() === 'GET'), page.click('button[type=submit]')]);
+      const [home] = await Promise.all([
+        page.waitForResponse((r) => new URL(r.url()).pathname === '/' && r.request().method() === 'GET'),
+        page.click('button[type=submit]'),
+      ]);
       assert.equal((await page.locator('h1').textContent())?.trim(), 'Hello ada');
       const loginWorker = (await home.allHeaders())['x-nova-worker'];
 

@@ -37,10 +37,7 @@ describe('example app refuses a cross-origin login form in Chromium', { skip: mi
 
   /** Open the attacker's page at `origin`; resolves with the status of the login post it makes. */
   async function attackFrom(origin: string): Promise<number> {
-    const [answer] = await Promise.all([
-      page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${url}/login`),
-      page.goto(`${origin}/`),
-    ]);
+    const [answer] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${url}/login`), page.goto(`${origin}/`)]);
     const site = await answer.request().headerValue('sec-fetch-site');
     assert.ok(site === 'cross-site' || site === 'same-site', `the browser sent Sec-Fetch-Site: ${site}`);
     await page.waitForLoadState();

@@ -22,21 +22,35 @@ function routes(): RouteGroup[] {
     {
       plugins: [requestPlugin(), csrf()],
       routes: [
-        ['/login', async (ctx: Context) => {
-          await session.regenerate(ctx);
-          await session.set(ctx, 'username', 'ada');
-          return status(204);
-        }, { methods: ['post'] }],
+        [
+          '/login',
+          async (ctx: Context) => {
+            await session.regenerate(ctx);
+            await session.set(ctx, 'username', 'ada');
+            return status(204);
+          },
+          { methods: ['post'] },
+        ],
         // The app's own page, with the token in its form.
-        ['/transfer', (ctx: Context) => status(200, {
-          headers: { 'content-type': 'text/html; charset=utf-8' },
-          body: `<form method="post" action="/transfer"><input type="hidden" name="_csrf" value="${csrfToken(ctx)}">` +
-            '<input name="to" value="friend"><button type="submit">Send</button></form>',
-        }), { methods: ['get'] }],
-        ['/transfer', async (ctx: Context) => {
-          transfers.push(`${String(await session.get(ctx, 'username'))} -> ${String(ctx.params.to)}`);
-          return json({ sent: true }, { status: 200 });
-        }, { methods: ['post'] }],
+        [
+          '/transfer',
+          (ctx: Context) =>
+            status(200, {
+              headers: { 'content-type': 'text/html; charset=utf-8' },
+              body:
+                `<form method="post" action="/transfer"><input type="hidden" name="_csrf" value="${csrfToken(ctx)}">` +
+                '<input name="to" value="friend"><button type="submit">Send</button></form>',
+            }),
+          { methods: ['get'] },
+        ],
+        [
+          '/transfer',
+          async (ctx: Context) => {
+            transfers.push(`${String(await session.get(ctx, 'username'))} -> ${String(ctx.params.to)}`);
+            return json({ sent: true }, { status: 200 });
+          },
+          { methods: ['post'] },
+        ],
       ],
     },
   ];
@@ -57,8 +71,10 @@ describe('csrf plugin in Chromium', { skip: missing ? MISSING : false, timeout: 
     // A page on another port that posts a form to the app as soon as it loads.
     attacker = createServer((_req, res) => {
       res.setHeader('content-type', 'text/html; charset=utf-8');
-      res.end(`<form id="f" method="post" action="${app.url}/transfer"><input name="to" value="attacker"></form>` +
-        '<script>document.getElementById("f").submit()</script>');
+      res.end(
+        `<form id="f" method="post" action="${app.url}/transfer"><input name="to" value="attacker"></form>` +
+          '<script>document.getElementById("f").submit()</script>',
+      );
     });
     await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
     attackerUrl = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`;
@@ -80,11 +96,11 @@ describe('csrf plugin in Chromium', { skip: missing ? MISSING : false, timeout: 
 
   it("refuses a same-site page's forged form post that carries the victim's cookie", async () => {
     const cookies = await page.context().cookies(app.url);
-    assert.ok(cookies.some((c) => c.name === 'session_id'), 'logged in');
-    const [answer] = await Promise.all([
-      page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/transfer')),
-      page.goto(attackerUrl),
-    ]);
+    assert.ok(
+      cookies.some((c) => c.name === 'session_id'),
+      'logged in',
+    );
+    const [answer] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/transfer')), page.goto(attackerUrl)]);
     assert.match(String(await answer.request().headerValue('cookie')), /session_id=/, 'the browser sent the session cookie');
     assert.equal(answer.status(), 403);
     assert.deepEqual(transfers, []);

@@ -29,7 +29,18 @@ describe('example login app over HTTPS in Chromium', { skip: missing ? MISSING :
     cert = makeDevCert();
     const port = await freePort();
     origin = `https://localhost:${port}`;
-    child = await startChild(main, { PORT: String(port), TLS_KEY: cert.keyFile, TLS_CERT: cert.certFile, SESSION_SECRET: 'browser-tls-secret-0123456789abcdefghijklm', LOGIN_RATE_LIMIT: '0' }, /listening on https:/, 20_000);
+    child = await startChild(
+      main,
+      {
+        PORT: String(port),
+        TLS_KEY: cert.keyFile,
+        TLS_CERT: cert.certFile,
+        SESSION_SECRET: 'browser-tls-secret-0123456789abcdefghijklm',
+        LOGIN_RATE_LIMIT: '0',
+      },
+      /listening on https:/,
+      20_000,
+    );
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 15_000 });
   });
 

@@ -16,7 +16,13 @@ import { skipUnlessReachable } from '../helpers/service.js';
 // dist/test/docs/ → the repository root, where the Markdown and the preludes are.
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const preludeDir = join(root, 'test/docs/preludes');
-const docs = ['README.md', ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).sort().map((name) => `docs/${name}`)];
+const docs = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => `docs/${name}`),
+];
 
 const blocks: CodeBlock[] = [];
 const markerProblems: string[] = [];
@@ -60,7 +66,13 @@ describe('documentation code blocks', () => {
     assert.ok(runnable.length > 0, 'no block is marked <!-- run -->');
     const errors = [];
     for (const block of runnable) {
-      errors.push(...(await runBlock(block, blocks.filter((b) => b.doc === block.doc), { root, preludeDir })));
+      errors.push(
+        ...(await runBlock(
+          block,
+          blocks.filter((b) => b.doc === block.doc),
+          { root, preludeDir },
+        )),
+      );
     }
     assert.equal(report(errors), '');
   });

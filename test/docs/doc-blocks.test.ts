@@ -23,10 +23,31 @@ function compile(markdown: string, doc = 'docs/checker-case.md') {
 
 describe('extractBlocks', () => {
   it('finds each fenced block with its language, line, indentation removed, and its markers', () => {
-    const md = ['# Title', '', '<!-- prelude: nova, app -->', '<!-- run -->', `${fence}ts`, 'const a = 1;', fence, '', '1. a step', '', `   ${fence}sh`, '   echo hi', `   ${fence}`, ''].join('\n');
+    const md = [
+      '# Title',
+      '',
+      '<!-- prelude: nova, app -->',
+      '<!-- run -->',
+      `${fence}ts`,
+      'const a = 1;',
+      fence,
+      '',
+      '1. a step',
+      '',
+      `   ${fence}sh`,
+      '   echo hi',
+      `   ${fence}`,
+      '',
+    ].join('\n');
     const { blocks, problems } = extractBlocks('docs/x.md', md);
     assert.deepEqual(problems, []);
-    assert.deepEqual(blocks.map((b) => [b.line, b.lang, b.code]), [[5, 'ts', 'const a = 1;'], [11, 'sh', 'echo hi']]);
+    assert.deepEqual(
+      blocks.map((b) => [b.line, b.lang, b.code]),
+      [
+        [5, 'ts', 'const a = 1;'],
+        [11, 'sh', 'echo hi'],
+      ],
+    );
     assert.deepEqual(blocks[0]!.markers, { prelude: ['nova', 'app'], run: true, probes: [] });
     assert.deepEqual(blocks[1]!.markers, { prelude: [], run: false, probes: [] });
   });
@@ -39,9 +60,15 @@ describe('extractBlocks', () => {
   it('reads probes, which make the block run', () => {
     const { blocks, problems } = extractBlocks('docs/x.md', ['<!-- probe: GET /heartbeat 200, POST /login 302 -->', `${fence}ts`, 'x;', fence].join('\n'));
     assert.deepEqual(problems, []);
-    assert.deepEqual(blocks[0]!.markers.probes, [{ method: 'GET', path: '/heartbeat', status: 200 }, { method: 'POST', path: '/login', status: 302 }]);
+    assert.deepEqual(blocks[0]!.markers.probes, [
+      { method: 'GET', path: '/heartbeat', status: 200 },
+      { method: 'POST', path: '/login', status: 302 },
+    ]);
     assert.equal(blocks[0]!.markers.run, true);
-    assert.match(extractBlocks('docs/x.md', ['<!-- probe: /heartbeat -->', `${fence}ts`, 'x;', fence].join('\n')).problems[0]!.message, /not "METHOD \/path STATUS"/);
+    assert.match(
+      extractBlocks('docs/x.md', ['<!-- probe: /heartbeat -->', `${fence}ts`, 'x;', fence].join('\n')).problems[0]!.message,
+      /not "METHOD \/path STATUS"/,
+    );
   });
 
   it('names an unknown or empty marker with its line', () => {
@@ -69,7 +96,7 @@ describe('compiling blocks', () => {
     assert.match(errors.join('\n'), /^docs\/checker-case\.md:2: .*has no exported member named 'createAp'/);
   });
 
-  it('resolves a fragment\'s names only through the preludes it names', () => {
+  it("resolves a fragment's names only through the preludes it names", () => {
     const fragment = ['createApp({ routes, session: { secrets } });', fence].join('\n');
     assert.deepEqual(compile(`<!-- prelude: nova, app -->\n${fence}ts\n${fragment}`), []);
     assert.match(compile(`<!-- prelude: app -->\n${fence}ts\n${fragment}`).join('\n'), /checker-case\.md:3: Cannot find name 'createApp'/);
@@ -80,18 +107,32 @@ describe('compiling blocks', () => {
     assert.deepEqual(compile(`<!-- not-compiled: a transcript -->\n${fence}ts\n$ nova-ts routes\n${fence}`), []);
   });
 
-  it('keeps a block\'s session declaration away from the other blocks', () => {
+  it("keeps a block's session declaration away from the other blocks", () => {
     const md = [
-      `${fence}ts`, "declare module 'nova-ts' { interface SessionData { username: string } }", fence, '',
-      `${fence}ts`, "import { session, type Context } from 'nova-ts';", "export const f = (ctx: Context) => session.set(ctx, 'anything', 1);", fence,
+      `${fence}ts`,
+      "declare module 'nova-ts' { interface SessionData { username: string } }",
+      fence,
+      '',
+      `${fence}ts`,
+      "import { session, type Context } from 'nova-ts';",
+      "export const f = (ctx: Context) => session.set(ctx, 'anything', 1);",
+      fence,
     ].join('\n');
     assert.deepEqual(compile(md), []);
   });
 
   it('lets a block import a named block of the same document', () => {
     const md = [
-      '<!-- file: greet.ts -->', `${fence}ts`, 'export const greet = (name: string) => `hi ${name}`;', fence, '',
-      `${fence}ts`, "import { greet } from './greet.js';", 'greet(42);', fence,
+      '<!-- file: greet.ts -->',
+      `${fence}ts`,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the doc block's own template string
+      'export const greet = (name: string) => `hi ${name}`;',
+      fence,
+      '',
+      `${fence}ts`,
+      "import { greet } from './greet.js';",
+      'greet(42);',
+      fence,
     ].join('\n');
     assert.match(compile(md).join('\n'), /^docs\/checker-case\.md:8: Argument of type 'number'/);
   });
@@ -99,7 +140,10 @@ describe('compiling blocks', () => {
 
 describe('parsing blocks', () => {
   it('reports JSON and Liquid that do not parse', () => {
-    const [json, liquid, good] = extractBlocks('docs/x.md', [`${fence}json`, '"a": 1', fence, `${fence}html`, '{% if x %}open', fence, `${fence}json`, '{"a": 1}', fence].join('\n')).blocks;
+    const [json, liquid, good] = extractBlocks(
+      'docs/x.md',
+      [`${fence}json`, '"a": 1', fence, `${fence}html`, '{% if x %}open', fence, `${fence}json`, '{"a": 1}', fence].join('\n'),
+    ).blocks;
     assert.match(parseBlock(json!)[0]!.message, /json does not parse/);
     assert.match(parseBlock(liquid!)[0]!.message, /html does not parse/);
     assert.deepEqual(parseBlock(good!), []);
@@ -113,12 +157,22 @@ describe('SQL blocks', () => {
     if (skip) return t.skip(skip);
     const table = `docs_block_${process.pid}`;
     const md = [
-      `${fence}sql`, `CREATE TABLE ${table} (id int PRIMARY KEY);`, `INSERT INTO ${table} VALUES (1);`, fence, '',
-      `${fence}sql`, `SELECT 1;`, `SELECT nope FROM ${table};`, fence,
+      `${fence}sql`,
+      `CREATE TABLE ${table} (id int PRIMARY KEY);`,
+      `INSERT INTO ${table} VALUES (1);`,
+      fence,
+      '',
+      `${fence}sql`,
+      `SELECT 1;`,
+      `SELECT nope FROM ${table};`,
+      fence,
     ].join('\n');
     const errors = await checkSqlBlocks(extractBlocks('docs/x.md', md).blocks, url);
     // The second block's table is gone: the first block's transaction was rolled back.
-    assert.deepEqual(errors.map((e) => e.where), ['docs/x.md:8']);
+    assert.deepEqual(
+      errors.map((e) => e.where),
+      ['docs/x.md:8'],
+    );
     assert.match(errors[0]!.message, /relation "docs_block_\d+" does not exist/);
   });
 });
@@ -160,7 +214,10 @@ describe('running blocks', () => {
     ].join('\n');
     assert.deepEqual(await run(`<!-- probe: GET /heartbeat 200, GET /nowhere 404 -->\n${fence}ts\n${app}`), []);
     const errors = await run(`<!-- probe: GET /heartbeat 204 -->\n${fence}ts\n${app}`);
-    assert.deepEqual(errors.map((e) => `${e.where}: ${e.message}`), ['docs/checker-case.md:2: GET /heartbeat answered 200, the marker expects 204']);
+    assert.deepEqual(
+      errors.map((e) => `${e.where}: ${e.message}`),
+      ['docs/checker-case.md:2: GET /heartbeat answered 200, the marker expects 204'],
+    );
   });
 
   it('reports an app block that never listens', async () => {

@@ -90,26 +90,34 @@ function setSessionIds(answer: { headers: ReadonlyArray<readonly [string, string
 /** Every value sent in a Cookie header, and the id part of each. */
 function sentIds(cookie: string): string[] {
   return cookie.split(';').flatMap((pair) => {
-    const value = pair.slice(pair.indexOf('=') + 1).trim().replace(/^"|"$/g, '');
+    const value = pair
+      .slice(pair.indexOf('=') + 1)
+      .trim()
+      .replace(/^"|"$/g, '');
     return [value, value.split('.')[0]!].filter((v) => v.length > 0);
   });
 }
 
 const get = (server: Server, path: string, cookie: string) =>
-  rawRequest(server.port, Buffer.from(`GET ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\naccept: application/json\r\ncookie: ${cookie}\r\nconnection: close\r\n\r\n`, 'latin1'));
+  rawRequest(
+    server.port,
+    Buffer.from(`GET ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\naccept: application/json\r\ncookie: ${cookie}\r\nconnection: close\r\n\r\n`, 'latin1'),
+  );
 
 /** Cookies that are not `valid` but are made from it: truncated, altered, extended, re-signed, swapped. */
 function variantsOf(valid: string): fc.Arbitrary<string> {
   const [id, mac] = valid.split('.') as [string, string];
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.%"';
-  return fc.oneof(
-    fc.integer({ min: 0, max: valid.length - 1 }).map((k) => valid.slice(0, k)),
-    fc.tuple(fc.integer({ min: 0, max: valid.length - 1 }), fc.constantFrom(...alphabet)).map(([i, c]) => valid.slice(0, i) + c + valid.slice(i + 1)),
-    fc.stringMatching(/^[A-Za-z0-9_.-]{1,6}$/).map((s) => valid + s),
-    fc.constantFrom(id, mac, `${mac}.${id}`, `${id}.`, `${id}.${id}`, valid.toUpperCase(), valid.toLowerCase()),
-    fc.uint8Array({ minLength: 32, maxLength: 32 }).map((secret) => `${id}.${createHmac('sha256', Buffer.from(secret)).update(id).digest('base64url')}`),
-    forgedSessionValue,
-  ).filter((v) => v !== valid);
+  return fc
+    .oneof(
+      fc.integer({ min: 0, max: valid.length - 1 }).map((k) => valid.slice(0, k)),
+      fc.tuple(fc.integer({ min: 0, max: valid.length - 1 }), fc.constantFrom(...alphabet)).map(([i, c]) => valid.slice(0, i) + c + valid.slice(i + 1)),
+      fc.stringMatching(/^[A-Za-z0-9_.-]{1,6}$/).map((s) => valid + s),
+      fc.constantFrom(id, mac, `${mac}.${id}`, `${id}.`, `${id}.${id}`, valid.toUpperCase(), valid.toLowerCase()),
+      fc.uint8Array({ minLength: 32, maxLength: 32 }).map((secret) => `${id}.${createHmac('sha256', Buffer.from(secret)).update(id).digest('base64url')}`),
+      forgedSessionValue,
+    )
+    .filter((v) => v !== valid);
 }
 
 describe('fuzz: hostile requests at running apps', () => {
@@ -150,29 +158,31 @@ describe('fuzz: hostile requests at running apps', () => {
 
   it('bodies and query strings full of prototype keys, at every route that parses them, leave Object.prototype untouched', async () => {
     const aimed = (server: Server, posts: readonly string[], gets: readonly string[]) =>
-      fc.oneof(
-        fc.record({
-          method: fc.constantFrom('POST', 'PUT', 'PATCH'),
-          target: fc.tuple(fc.constantFrom(...posts), fc.option(protoForm)).map(([p, q]) => (q === null ? p : `${p}?${q}`)),
-          headers: fc.constant([['content-type', 'application/json']] as const),
-          body: protoJson.map((t) => Buffer.from(t)),
-          framing: fc.constant('length' as const),
-        }),
-        fc.record({
-          method: fc.constantFrom('POST', 'PUT', 'PATCH'),
-          target: fc.constantFrom(...posts),
-          headers: fc.constant([['content-type', 'application/x-www-form-urlencoded']] as const),
-          body: protoForm.map((t) => Buffer.from(t)),
-          framing: fc.constant('length' as const),
-        }),
-        fc.record({
-          method: fc.constant('GET'),
-          target: fc.tuple(fc.constantFrom(...gets), protoForm).map(([p, q]) => `${p}?${q}`),
-          headers: fc.constant([] as const),
-          body: fc.constant(Buffer.alloc(0)),
-          framing: fc.constant('length' as const),
-        }),
-      ).map((req) => ({ app: server.name, req: req as HostileRequest }));
+      fc
+        .oneof(
+          fc.record({
+            method: fc.constantFrom('POST', 'PUT', 'PATCH'),
+            target: fc.tuple(fc.constantFrom(...posts), fc.option(protoForm)).map(([p, q]) => (q === null ? p : `${p}?${q}`)),
+            headers: fc.constant([['content-type', 'application/json']] as const),
+            body: protoJson.map((t) => Buffer.from(t)),
+            framing: fc.constant('length' as const),
+          }),
+          fc.record({
+            method: fc.constantFrom('POST', 'PUT', 'PATCH'),
+            target: fc.constantFrom(...posts),
+            headers: fc.constant([['content-type', 'application/x-www-form-urlencoded']] as const),
+            body: protoForm.map((t) => Buffer.from(t)),
+            framing: fc.constant('length' as const),
+          }),
+          fc.record({
+            method: fc.constant('GET'),
+            target: fc.tuple(fc.constantFrom(...gets), protoForm).map(([p, q]) => `${p}?${q}`),
+            headers: fc.constant([] as const),
+            body: fc.constant(Buffer.alloc(0)),
+            framing: fc.constant('length' as const),
+          }),
+        )
+        .map((req) => ({ app: server.name, req: req as HostileRequest }));
     const cases = fc.oneof(
       aimed(fixture, ['/api/echo', '/login', '/form'], ['/api/query', '/items/1', '/me', '/form']),
       aimed(example, ['/login', '/sessions/revoke-others'], ['/profile', '/login']),
@@ -190,7 +200,11 @@ describe('fuzz: hostile requests at running apps', () => {
   });
 
   it('example app: a forged, guessed or altered session cookie never logs anyone in, and is never echoed', async () => {
-    const login = await fetch(`${example.url}/login`, { method: 'POST', body: new URLSearchParams({ username: 'victim', password: 'password' }), redirect: 'manual' });
+    const login = await fetch(`${example.url}/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ username: 'victim', password: 'password' }),
+      redirect: 'manual',
+    });
     assert.equal(login.status, 302);
     const valid = cookiePair(login).slice('session_id='.length);
     // The property means something only if the real cookie does log in.
@@ -208,7 +222,10 @@ describe('fuzz: hostile requests at running apps', () => {
       fc.asyncProperty(forgedCookie, async (cookie) => {
         const profile = await get(example, '/profile', cookie);
         const home = await get(example, '/', cookie);
-        for (const [what, answer, denied] of [['/profile', profile, 401], ['/', home, 302]] as const) {
+        for (const [what, answer, denied] of [
+          ['/profile', profile, 401],
+          ['/', home, 302],
+        ] as const) {
           if (answer.status === 431 || answer.status === 400) continue; // a cookie too big or with characters no header may hold never reaches the app
           assert.equal(answer.status, denied, `${what} with a forged cookie answered ${answer.status}: ${answer.body.slice(0, 200)}`);
           const echoed = setSessionIds(answer).filter((id) => sentIds(cookie).includes(id));
@@ -231,17 +248,22 @@ describe('fuzz: hostile requests at running apps', () => {
     const post = (cookie: string, csrfToken: string) =>
       rawRequest(
         fixture.port,
-        Buffer.from(`POST /form HTTP/1.1\r\nhost: 127.0.0.1\r\naccept: application/json\r\ncookie: ${cookie}\r\nx-csrf-token: ${csrfToken}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 6\r\nconnection: close\r\n\r\nnote=x`, 'latin1'),
+        Buffer.from(
+          `POST /form HTTP/1.1\r\nhost: 127.0.0.1\r\naccept: application/json\r\ncookie: ${cookie}\r\nx-csrf-token: ${csrfToken}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 6\r\nconnection: close\r\n\r\nnote=x`,
+          'latin1',
+        ),
       );
     assert.equal((await post(`session_id=${valid}`, token)).status, 201, 'the real token passes');
 
-    const forgedToken = fc.oneof(
-      fc.constant(othersToken),
-      fc.integer({ min: 0, max: token.length - 1 }).map((k) => token.slice(0, k)),
-      fc.tuple(fc.integer({ min: 0, max: token.length - 1 }), fc.constantFrom(...'AQgw_-09')).map(([i, c]) => token.slice(0, i) + c + token.slice(i + 1)),
-      fc.stringMatching(/^[A-Za-z0-9_-]{86}$/),
-      fc.string({ unit: 'binary-ascii', maxLength: 120 }).filter((s) => !/[\r\n]/.test(s)),
-    ).filter((t) => t !== token);
+    const forgedToken = fc
+      .oneof(
+        fc.constant(othersToken),
+        fc.integer({ min: 0, max: token.length - 1 }).map((k) => token.slice(0, k)),
+        fc.tuple(fc.integer({ min: 0, max: token.length - 1 }), fc.constantFrom(...'AQgw_-09')).map(([i, c]) => token.slice(0, i) + c + token.slice(i + 1)),
+        fc.stringMatching(/^[A-Za-z0-9_-]{86}$/),
+        fc.string({ unit: 'binary-ascii', maxLength: 120 }).filter((s) => !/[\r\n]/.test(s)),
+      )
+      .filter((t) => t !== token);
     await fc.assert(
       fc.asyncProperty(variantsOf(valid), forgedToken, async (forged, csrfToken) => {
         const me = await get(fixture, '/me', `session_id=${forged}`);

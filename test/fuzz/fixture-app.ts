@@ -7,7 +7,11 @@ import { prototypeAdditions } from './proto-report.js';
 /** What a parsed body looks like, without echoing it (a deep one would not serialise). */
 function shape(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return typeof value;
-  return { type: Array.isArray(value) ? 'array' : 'object', keys: Object.keys(value).slice(0, 20), proto: Object.getPrototypeOf(value) === null ? 'null' : 'object' };
+  return {
+    type: Array.isArray(value) ? 'array' : 'object',
+    keys: Object.keys(value).slice(0, 20),
+    proto: Object.getPrototypeOf(value) === null ? 'null' : 'object',
+  };
 }
 
 async function loginPost(ctx: Context) {
@@ -27,7 +31,16 @@ const app = createApp({
     {
       routes: [
         ['/heartbeat', () => status(200), { methods: ['get'] }],
-        ['/proto-check', () => json({ added: prototypeAdditions(), enumerable: Object.keys(Object.prototype).length, polluted: ({} as Record<string, unknown>).polluted !== undefined }), { methods: ['get'] }],
+        [
+          '/proto-check',
+          () =>
+            json({
+              added: prototypeAdditions(),
+              enumerable: Object.keys(Object.prototype).length,
+              polluted: ({} as Record<string, unknown>).polluted !== undefined,
+            }),
+          { methods: ['get'] },
+        ],
         ['/login', loginPost, { methods: ['post'] }],
         ['/me', async (ctx: Context) => json({ user: (await session.get(ctx, 'user')) ?? null }), { methods: ['get'] }],
         ['/files/[...]', (ctx: Context) => json({ path: ctx.path, rest: ctx.bindings['*'] ?? null }), { methods: ['get'] }],
@@ -38,7 +51,11 @@ const app = createApp({
       prefix: '/api',
       plugins: [cors({ allowOrigins: ['https://app.example'], credentials: true, maxAge: 60 })],
       routes: [
-        ['/echo', (ctx: Context) => json({ json: shape(ctx.json), params: Object.keys(ctx.params), query: Object.keys(ctx.query) }), { methods: ['post', 'put', 'patch'] }],
+        [
+          '/echo',
+          (ctx: Context) => json({ json: shape(ctx.json), params: Object.keys(ctx.params), query: Object.keys(ctx.query) }),
+          { methods: ['post', 'put', 'patch'] },
+        ],
         ['/query', (ctx: Context) => json({ query: shape(ctx.query), path: ctx.path }), { methods: ['get'] }],
       ],
     },

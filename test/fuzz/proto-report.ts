@@ -5,7 +5,9 @@ const before = new Set(Reflect.ownKeys(Object.prototype));
 
 /** Keys Object.prototype has now and did not have when the process started. */
 export function prototypeAdditions(): string[] {
-  return Reflect.ownKeys(Object.prototype).filter((k) => !before.has(k)).map(String);
+  return Reflect.ownKeys(Object.prototype)
+    .filter((k) => !before.has(k))
+    .map(String);
 }
 
 process.on('exit', () => {

@@ -93,7 +93,12 @@ const patience = () => AbortSignal.timeout(30_000);
 
 /** Log in as `name` at `base` (a node or the load balancer): the session cookie, or the answer when it failed. */
 export async function login(base: string, name: string): Promise<{ cookie: string; servedBy: string | undefined } | Answer> {
-  const res = await fetch(`${base}/login`, { method: 'POST', body: new URLSearchParams({ username: name, password: 'password' }), redirect: 'manual', signal: patience() });
+  const res = await fetch(`${base}/login`, {
+    method: 'POST',
+    body: new URLSearchParams({ username: name, password: 'password' }),
+    redirect: 'manual',
+    signal: patience(),
+  });
   const body = await res.text();
   const servedBy = res.headers.get('x-served-by') ?? undefined;
   return res.status === 302 ? { cookie: cookiePair(res), servedBy } : { status: res.status, body, servedBy };

@@ -24,7 +24,13 @@ describe('startHaproxy', { skip }, () => {
 
   it('spreads the requests of one keep-alive client over every node in turn, naming the one that answered', async () => {
     const nodes = await Promise.all(['a', 'b', 'c'].map((n) => node(n, { ready: true })));
-    cleanup.push(...nodes.map(({ server }) => () => new Promise((r) => server.close(r))));
+    cleanup.push(
+      ...nodes.map(
+        ({ server }) =>
+          () =>
+            new Promise((r) => server.close(r)),
+      ),
+    );
     const lb: Haproxy = await startHaproxy(nodes.map((n) => n.port));
     cleanup.push(() => lb.stop());
     const answers: string[] = [];
@@ -38,8 +44,17 @@ describe('startHaproxy', { skip }, () => {
   it('with a check path, stops sending to a node that is not ready and sends again once it is', async () => {
     const flaky = { ready: true };
     const nodes = [await node('a', { ready: true }), await node('b', flaky)];
-    cleanup.push(...nodes.map(({ server }) => () => new Promise((r) => server.close(r))));
-    const lb = await startHaproxy(nodes.map((n) => n.port), { checkPath: '/ready', checkIntervalMs: 100 });
+    cleanup.push(
+      ...nodes.map(
+        ({ server }) =>
+          () =>
+            new Promise((r) => server.close(r)),
+      ),
+    );
+    const lb = await startHaproxy(
+      nodes.map((n) => n.port),
+      { checkPath: '/ready', checkIntervalMs: 100 },
+    );
     cleanup.push(() => lb.stop());
     const servedBy = async (count: number) => {
       const seen = new Set<string>();

@@ -20,16 +20,26 @@ export async function freePort(): Promise<number> {
  */
 export async function outageScenario(storeUrl: string, stopStore: () => Promise<void>, startStore: () => Promise<void>): Promise<Child> {
   const appPort = await freePort();
-  const app = await startChild(main, { PORT: String(appPort), SESSION_SECRET: 'outage-test-secret-0123456789-abcdefghij', SESSION_STORE: storeUrl, LOGIN_RATE_LIMIT: '0' }, /listening on/);
+  const app = await startChild(
+    main,
+    { PORT: String(appPort), SESSION_SECRET: 'outage-test-secret-0123456789-abcdefghij', SESSION_STORE: storeUrl, LOGIN_RATE_LIMIT: '0' },
+    /listening on/,
+  );
   try {
     const url = `http://127.0.0.1:${appPort}`;
     const login = await fetch(`${url}/login`, { method: 'POST', body: new URLSearchParams({ username: 'ada', password: 'password' }), redirect: 'manual' });
     assert.equal(login.status, 302);
-    const cookie = login.headers.getSetCookie().find((c) => c.startsWith('session_id='))!.split(';')[0]!;
+    const cookie = login.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('session_id='))!
+      .split(';')[0]!;
     assert.equal((await fetch(`${url}/profile`, { headers: { cookie } })).status, 200);
 
     await stopStore();
-    for (const [path, accept] of [['/profile', 'application/json'], ['/', 'text/html']] as const) {
+    for (const [path, accept] of [
+      ['/profile', 'application/json'],
+      ['/', 'text/html'],
+    ] as const) {
       const res = await fetch(`${url}${path}`, { headers: { cookie, accept }, redirect: 'manual' });
       assert.equal(res.status, 503, `${path} while the store is down`);
       const body = await res.text();

@@ -39,14 +39,14 @@ export async function serve(plugins: readonly Plugin[], inspect: Inspect = defau
     Promise.resolve()
       .then(() => runPhase(plugins, 'preRequest', ctx))
       .then(
-      (result) => {
-        if (result === undefined) return end(200, {}, { outcome: 'continue', ...inspect(ctx) });
-        if (result.kind !== 'status') return end(200, {}, { outcome: 'stop', result });
-        const { status, headers = {}, body } = result as { status: number; headers?: Record<string, string>; body?: unknown };
-        return end(status, headers, body);
-      },
-      (err: unknown) => end(err instanceof NovaError ? err.status : 500, {}, { error: err instanceof NovaError ? err.code : String(err) }),
-    );
+        (result) => {
+          if (result === undefined) return end(200, {}, { outcome: 'continue', ...inspect(ctx) });
+          if (result.kind !== 'status') return end(200, {}, { outcome: 'stop', result });
+          const { status, headers = {}, body } = result as { status: number; headers?: Record<string, string>; body?: unknown };
+          return end(status, headers, body);
+        },
+        (err: unknown) => end(err instanceof NovaError ? err.status : 500, {}, { error: err instanceof NovaError ? err.code : String(err) }),
+      );
     function end(status: number, headers: Record<string, string>, body: unknown): void {
       res.statusCode = status;
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);

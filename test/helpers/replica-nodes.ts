@@ -8,7 +8,13 @@ import { replicatedStore, type ReplicatedSessionStore, type ReplicatedStoreOptio
 import { stallable, type StallableTransport } from './stallable.js';
 
 const SECRET = 'replication-nodes-secret-0123456789abcdef';
-export const OPTIONS: SessionStoreOptions = { idleTimeoutMs: 60_000, absoluteTimeoutMs: 600_000, touchIntervalMs: 1000, maxSessionBytes: 4096, maxSessions: 1000 };
+export const OPTIONS: SessionStoreOptions = {
+  idleTimeoutMs: 60_000,
+  absoluteTimeoutMs: 600_000,
+  touchIntervalMs: 1000,
+  maxSessionBytes: 4096,
+  maxSessions: 1000,
+};
 
 export interface Node {
   store: ReplicatedSessionStore;

@@ -27,7 +27,8 @@ export function serviceUrl(engine: Engine): string {
 
 export async function ownServer(engine: Engine): Promise<OwnServer> {
   const port = await freePort();
-  const args = engine === 'redis' ? ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'] : ['-a', '127.0.0.1', '-p', String(port)];
+  const args =
+    engine === 'redis' ? ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'] : ['-a', '127.0.0.1', '-p', String(port)];
   let proc: ChildProcess | undefined;
   const server: OwnServer = {
     url: `${engine}://127.0.0.1:${port}`,

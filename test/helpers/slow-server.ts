@@ -11,7 +11,13 @@ const app = createApp({
   routes: [
     {
       routes: [
-        ['/slow', async () => { await new Promise((r) => setTimeout(r, slowMs)); return json({ finished: true }); }],
+        [
+          '/slow',
+          async () => {
+            await new Promise((r) => setTimeout(r, slowMs));
+            return json({ finished: true });
+          },
+        ],
         ['/fast', () => json({ fast: true })],
       ],
     },

@@ -70,7 +70,9 @@ describe('stallProxy', () => {
     late.socket.destroy();
   });
 
-  it('cuts a real Redis client off silently: commands hang, no error, and complete after the stall', { skip: hasServer('redis') || process.env.CI === 'true' ? false : 'redis-server is not installed' }, async () => {
+  it('cuts a real Redis client off silently: commands hang, no error, and complete after the stall', {
+    skip: hasServer('redis') || process.env.CI === 'true' ? false : 'redis-server is not installed',
+  }, async () => {
     const server: OwnServer = await ownServer('redis');
     const cut = await stallProxy(server.url);
     const redis = createClient({ url: cut.url });

@@ -23,7 +23,23 @@ export function makeDevCert(): DevCert {
   const certFile = join(dir, 'cert.pem');
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', keyFile, '-out', certFile],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
     { stdio: 'pipe' },
   );
   return { dir, keyFile, certFile, key: readFileSync(keyFile), cert: readFileSync(certFile), remove: () => rmSync(dir, { recursive: true, force: true }) };
@@ -67,7 +83,11 @@ export interface HttpsAnswer {
 }
 
 /** One HTTPS request over HTTP/1.1 (node:https offers only http/1.1 in ALPN), trusting `ca`. */
-export function httpsRequestOnce(url: string, ca: Buffer, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpsAnswer> {
+export function httpsRequestOnce(
+  url: string,
+  ca: Buffer,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
     // Offer ALPN as a browser does, so the server's choice of http/1.1 is seen (tls.connect takes it; the https types omit it).
     const tlsOptions = { method: options.method ?? 'GET', headers: options.headers, ca, agent: false, ALPNProtocols: ['http/1.1'] } as RequestOptions;
@@ -75,7 +95,14 @@ export function httpsRequestOnce(url: string, ca: Buffer, options: { method?: st
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, alpn: (res.socket as { alpnProtocol?: string | false | null }).alpnProtocol ?? null }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body,
+          alpn: (res.socket as { alpnProtocol?: string | false | null }).alpnProtocol ?? null,
+        }),
+      );
     });
     req.on('error', reject);
     req.end(options.body);

@@ -106,10 +106,15 @@ export async function engineTransportScenarios(engine: Engine): Promise<void> {
         await sub.start();
         await pub.start();
         const reconnects = [0, 0];
-        const back = [sub, pub].map((t, i) => new Promise<void>((resolve) => t.onReconnect(() => {
-          reconnects[i]!++;
-          resolve();
-        })));
+        const back = [sub, pub].map(
+          (t, i) =>
+            new Promise<void>((resolve) =>
+              t.onReconnect(() => {
+                reconnects[i]!++;
+                resolve();
+              }),
+            ),
+        );
         const ch = `nova.test.${randomUUID()}`;
         const received: string[] = [];
         await sub.subscribe(ch, (m) => received.push(m));

@@ -184,9 +184,18 @@ describe('nova-ts new, from the packed tarball, as a new user', { timeout: 600_0
     const output = run('npx', ['nova-ts', 'routes'], app);
     const lines = output.trim().split('\n');
     assert.match(lines[0]!, /^METHOD +PATH +SECURITY +CONTROLLER +PLUGINS$/);
-    assert.ok(lines.some((l) => /^GET,HEAD +\/ +public +index +-$/.test(l)), output);
-    assert.ok(lines.some((l) => /^GET,HEAD +\/heartbeat +public +heartbeat +-$/.test(l)), output);
-    assert.ok(lines.some((l) => /^GET,HEAD +\/assets\/\* +public +static:/.test(l)), output);
+    assert.ok(
+      lines.some((l) => /^GET,HEAD +\/ +public +index +-$/.test(l)),
+      output,
+    );
+    assert.ok(
+      lines.some((l) => /^GET,HEAD +\/heartbeat +public +heartbeat +-$/.test(l)),
+      output,
+    );
+    assert.ok(
+      lines.some((l) => /^GET,HEAD +\/assets\/\* +public +static:/.test(l)),
+      output,
+    );
   });
 });
 

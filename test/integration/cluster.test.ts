@@ -24,7 +24,14 @@ function get(port: number, path: string, cookie = ''): Promise<{ status: number;
 function post(port: number, path: string, form: string, cookie = ''): Promise<{ status: number; setCookie: string[] }> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form) } },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        agent: false,
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode!, setCookie: res.headers['set-cookie'] ?? [] }));
@@ -38,7 +45,12 @@ function post(port: number, path: string, form: string, cookie = ''): Promise<{ 
 describe('npm run cluster', () => {
   it('keeps a login across every worker, on a fresh connection each time, and after a worker is killed', async () => {
     const port = await freePort();
-    const app = await startChild(script, { PORT: String(port), CLUSTER_WORKERS: '3', SESSION_SECRET: 'cluster-test-secret-0123456789abcdefghij', LOGIN_RATE_LIMIT: '0' }, /(listening on[\s\S]*){3}/, 20_000);
+    const app = await startChild(
+      script,
+      { PORT: String(port), CLUSTER_WORKERS: '3', SESSION_SECRET: 'cluster-test-secret-0123456789abcdefghij', LOGIN_RATE_LIMIT: '0' },
+      /(listening on[\s\S]*){3}/,
+      20_000,
+    );
     try {
       const login = await post(port, '/login', 'username=ada&password=password');
       assert.equal(login.status, 302);

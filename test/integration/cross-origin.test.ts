@@ -40,7 +40,12 @@ describe('example app: cross-origin protection of POST /login (login CSRF)', () 
   it("refuses the attacker's cross-site form post with 403, and no cookie it sets is logged in", async () => {
     const res = await fetch(`${url}/login`, {
       method: 'POST',
-      headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site', 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      headers: {
+        origin: 'https://evil.example',
+        'sec-fetch-site': 'cross-site',
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+      },
       body: ATTACKER,
       redirect: 'manual',
     });
@@ -67,7 +72,12 @@ describe('example app: cross-origin protection of POST /login (login CSRF)', () 
 
   it('refuses a post from an old browser whose Origin is another host, or null', async () => {
     for (const origin of ['https://evil.example', 'null']) {
-      const res = await fetch(`${url}/login`, { method: 'POST', headers: { origin, 'content-type': 'application/x-www-form-urlencoded' }, body: ATTACKER, redirect: 'manual' });
+      const res = await fetch(`${url}/login`, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+        body: ATTACKER,
+        redirect: 'manual',
+      });
       assert.equal(res.status, 403, origin);
       await res.arrayBuffer();
     }
@@ -88,7 +98,9 @@ describe('example app: cross-origin protection of POST /login (login CSRF)', () 
     const jar = join(mkdtempSync(join(tmpdir(), 'nova-cross-origin-')), 'jar');
     const { stdout } = await run('curl', ['-s', '-c', jar, '-o', '/dev/null', '-w', '%{http_code}', '-d', 'username=ada&password=password', `${url}/login`]);
     assert.equal(stdout, '302');
-    const line = readFileSync(jar, 'utf8').split('\n').find((l) => /\tsession_id\t/.test(l));
+    const line = readFileSync(jar, 'utf8')
+      .split('\n')
+      .find((l) => /\tsession_id\t/.test(l));
     assert.ok(line, 'curl got a session cookie');
     assert.equal(await whoIs(`session_id=${line.split('\t')[6]}`), 'ada');
   });

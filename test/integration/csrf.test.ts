@@ -16,14 +16,18 @@ function routes(): RouteGroup[] {
       routes: [
         // The form page: hands out a token and stores nothing.
         ['/form', (ctx: Context) => json({ token: csrfToken(ctx), again: csrfToken(ctx) }), { methods: ['get'] }],
-        ['/change', () => (reachedController += 1, json({ changed: true }, { status: 200 })), { methods: ['post', 'put', 'patch', 'delete', 'options'] }],
+        ['/change', () => ((reachedController += 1), json({ changed: true }, { status: 200 })), { methods: ['post', 'put', 'patch', 'delete', 'options'] }],
         ['/cached-form', (ctx: Context) => json({ token: csrfToken(ctx) }, { headers: { 'cache-control': 'public, max-age=600' } }), { methods: ['get'] }],
-        ['/login', async (ctx: Context) => {
-          await session.regenerate(ctx);
-          await session.set(ctx, 'username', 'ada');
-          // A page rendered after the login carries the new session's token.
-          return json({ token: csrfToken(ctx) }, { status: 200 });
-        }, { methods: ['post'] }],
+        [
+          '/login',
+          async (ctx: Context) => {
+            await session.regenerate(ctx);
+            await session.set(ctx, 'username', 'ada');
+            // A page rendered after the login carries the new session's token.
+            return json({ token: csrfToken(ctx) }, { status: 200 });
+          },
+          { methods: ['post'] },
+        ],
         ['/logout', async (ctx: Context) => (await session.delete(ctx), status(204)), { methods: ['post'] }],
       ],
     },
@@ -156,7 +160,7 @@ describe('csrf plugin', () => {
     const page = await fetch(`${s.url}/form`, { headers: { cookie } });
     assert.equal(setCookieFor(page), undefined, 'an existing session sends no cookie');
     assert.equal(page.headers.get('cache-control'), 'private, no-store');
-    assert.equal(page.headers.get('vary'), 'Cookie', 'the token is this session\'s: caches must key on the cookie');
+    assert.equal(page.headers.get('vary'), 'Cookie', "the token is this session's: caches must key on the cookie");
     const asked = await fetch(`${s.url}/cached-form`, { headers: { cookie } });
     assert.equal(asked.headers.get('cache-control'), 'private, no-store');
   });

@@ -14,11 +14,17 @@ const SECRET = 'edge-headers-test-secret-0123456789-abcdef';
 
 /** The directives of a Cache-Control value, lower case. */
 function directives(res: Response): string[] {
-  return (res.headers.get('cache-control') ?? '').split(',').map((d) => d.trim().toLowerCase()).filter((d) => d !== '');
+  return (res.headers.get('cache-control') ?? '')
+    .split(',')
+    .map((d) => d.trim().toLowerCase())
+    .filter((d) => d !== '');
 }
 
 function varies(res: Response): string[] {
-  return (res.headers.get('vary') ?? '').split(',').map((v) => v.trim().toLowerCase()).filter((v) => v !== '');
+  return (res.headers.get('vary') ?? '')
+    .split(',')
+    .map((v) => v.trim().toLowerCase())
+    .filter((v) => v !== '');
 }
 
 function assertPrivate(res: Response, what: string): void {
@@ -111,7 +117,8 @@ describe('edge headers: the example app with its defaults', () => {
 describe('edge headers: a framework app', () => {
   let s: Served;
   before(async () => {
-    const html = (body: string, headers: Record<string, string> = {}) => status(200, { headers: { 'content-type': 'text/html; charset=utf-8', ...headers }, body });
+    const html = (body: string, headers: Record<string, string> = {}) =>
+      status(200, { headers: { 'content-type': 'text/html; charset=utf-8', ...headers }, body });
     s = await serve({
       session: { secrets: [SECRET], cookieOnWrite: true },
       securityHeaders: { 'referrer-policy': 'same-origin' },
@@ -126,13 +133,20 @@ describe('edge headers: a framework app', () => {
             ['/page', () => html('<p>page</p>')],
             ['/own', () => html('<p>own</p>', { 'X-Frame-Options': 'SAMEORIGIN', 'content-security-policy': "default-src 'self'" })],
             ['/form', (ctx: Context) => html(`<input name="_csrf" value="${csrfToken(ctx)}">`)],
-            ['/broken', async (ctx: Context) => {
-              await session.get(ctx, 'n');
-              throw new Error('boom');
-            }],
+            [
+              '/broken',
+              async (ctx: Context) => {
+                await session.get(ctx, 'n');
+                throw new Error('boom');
+              },
+            ],
           ],
         },
-        { prefix: '/widget', securityHeaders: { 'x-frame-options': false, 'content-security-policy': 'frame-ancestors https://partner.example' }, routes: [['/', () => html('<p>widget</p>')]] },
+        {
+          prefix: '/widget',
+          securityHeaders: { 'x-frame-options': false, 'content-security-policy': 'frame-ancestors https://partner.example' },
+          routes: [['/', () => html('<p>widget</p>')]],
+        },
         { prefix: '/raw', securityHeaders: false, routes: [['/', () => html('<p>raw</p>')]] },
         {
           prefix: '/api',
@@ -214,7 +228,7 @@ describe('edge headers: a framework app', () => {
     assert.equal(own.headers.get('referrer-policy'), 'same-origin');
   });
 
-  it("lets a route group change them: an embeddable widget, a group with none", async () => {
+  it('lets a route group change them: an embeddable widget, a group with none', async () => {
     const widget = await fetch(`${s.url}/widget`);
     assert.equal(widget.headers.get('x-frame-options'), null);
     assert.equal(widget.headers.get('content-security-policy'), 'frame-ancestors https://partner.example');

@@ -30,7 +30,9 @@ async function curl(jar: string, url: string, ...args: string[]): Promise<CurlRe
 
 function sessionCookieIn(jar: string): string | undefined {
   // Netscape jar format; HttpOnly cookies are prefixed with #HttpOnly_.
-  const line = readFileSync(jar, 'utf8').split('\n').find((l) => /\tsession_id\t/.test(l));
+  const line = readFileSync(jar, 'utf8')
+    .split('\n')
+    .find((l) => /\tsession_id\t/.test(l));
   return line?.split('\t')[6];
 }
 
@@ -245,19 +247,36 @@ describe('example app on a durable SESSION_STORE', () => {
 
   it('fails fast at start-up with a clear message when the store is unreachable', async () => {
     const t0 = Date.now();
-    await assert.rejects(startExample({ SESSION_STORE: 'redis://:hunter2@127.0.0.1:1' }), (err: Error) =>
-      /could not start: .*unavailable/i.test(err.message) && !err.message.includes('hunter2'));
+    await assert.rejects(
+      startExample({ SESSION_STORE: 'redis://:hunter2@127.0.0.1:1' }),
+      (err: Error) => /could not start: .*unavailable/i.test(err.message) && !err.message.includes('hunter2'),
+    );
     assert.ok(Date.now() - t0 < 8000, 'failed within seconds');
-    await assert.rejects(startExample({ SESSION_STORE: 'mongodb://x:secret@h/db' }), (err: Error) =>
-      /SESSION_STORE must be/.test(err.message) && !err.message.includes('secret'));
+    await assert.rejects(
+      startExample({ SESSION_STORE: 'mongodb://x:secret@h/db' }),
+      (err: Error) => /SESSION_STORE must be/.test(err.message) && !err.message.includes('secret'),
+    );
   });
 
   it('passes SESSION_STORE and SESSION_REPLICATION to the framework, whose refusals name the variables', async () => {
-    await assert.rejects(startExample({ SESSION_REPLICATION: 'amqp://guest:hunter2@h' }), (err: Error) =>
-      /could not start: SESSION_REPLICATION must be a redis:\/\/ or rediss:\/\/ URL, a nats:\/\/ \(or tls:\/\/\) URL, "cluster"/.test(err.message) && !err.message.includes('hunter2'));
-    await assert.rejects(startExample({ SESSION_STORE: 'redis://127.0.0.1:6379', SESSION_REPLICATION: 'nats://127.0.0.1:4222' }), /could not start: SESSION_REPLICATION replicates the memory store/);
+    await assert.rejects(
+      startExample({ SESSION_REPLICATION: 'amqp://guest:hunter2@h' }),
+      (err: Error) =>
+        /could not start: SESSION_REPLICATION must be a redis:\/\/ or rediss:\/\/ URL, a nats:\/\/ \(or tls:\/\/\) URL, "cluster"/.test(err.message) &&
+        !err.message.includes('hunter2'),
+    );
+    await assert.rejects(
+      startExample({ SESSION_STORE: 'redis://127.0.0.1:6379', SESSION_REPLICATION: 'nats://127.0.0.1:4222' }),
+      /could not start: SESSION_REPLICATION replicates the memory store/,
+    );
     await assert.rejects(startExample({ SESSION_REPLICATION: 'cluster', SESSION_LEASE_MS: '1000', SESSION_SECRET: '' }), (err: Error) =>
-      /could not start: Replication \(session\.replication\) needs session\.secrets.*openssl rand -base64 32.*\(here: SESSION_SECRET, comma-separated\)/.test(err.message));
-    await assert.rejects(startExample({ SESSION_STORE: 'postgres://127.0.0.1:5432/test', SESSION_SECRET: '' }), /could not start: The postgres store \(session\.store\) needs session\.secrets/);
+      /could not start: Replication \(session\.replication\) needs session\.secrets.*openssl rand -base64 32.*\(here: SESSION_SECRET, comma-separated\)/.test(
+        err.message,
+      ),
+    );
+    await assert.rejects(
+      startExample({ SESSION_STORE: 'postgres://127.0.0.1:5432/test', SESSION_SECRET: '' }),
+      /could not start: The postgres store \(session\.store\) needs session\.secrets/,
+    );
   });
 });

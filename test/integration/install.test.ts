@@ -84,13 +84,7 @@ describe('installing the packed package into an empty app', { timeout: 300_000 }
     writeFileSync(join(app, 'package.json'), `${JSON.stringify({ ...manifest, type: 'module' }, null, 2)}\n`);
     // A cache of its own: what the shared cache already holds must not hide a download failing.
     const env = { ...process.env, npm_config_cache: join(work, 'npm-cache'), npm_config_update_notifier: 'false' };
-    const install = exec(
-      'npm',
-      ['install', join(out, tarball), `typescript@${TS_VERSION}`, '@types/node@20', '--no-audit', '--no-fund'],
-      app,
-      env,
-      240_000,
-    );
+    const install = exec('npm', ['install', join(out, tarball), `typescript@${TS_VERSION}`, '@types/node@20', '--no-audit', '--no-fund'], app, env, 240_000);
     installOutput = `${install.stdout}\n${install.stderr}`;
     if (install.status !== 0 && OFFLINE.test(installOutput) && process.env.CI !== 'true') {
       offline = true;

@@ -72,14 +72,18 @@ for (const engine of ['redis', 'nats'] as Engine[]) {
       const b = await cluster.start(server.url);
       c = await cluster.start(proxy.url);
       nodes = [a, b, c];
-      lb = await startHaproxy(nodes.map((n) => n.port), { checkPath: '/ready', checkIntervalMs: 250 });
+      lb = await startHaproxy(
+        nodes.map((n) => n.port),
+        { checkPath: '/ready', checkIntervalMs: 250 },
+      );
     });
 
     after(async () => {
       // A node that died during a test is the most useful thing to see: print what it said.
       for (const node of cluster?.nodes ?? []) {
         const { exitCode, signalCode } = node.child.proc;
-        if (exitCode !== null || (signalCode !== null && signalCode !== 'SIGKILL')) console.error(`node ${node.port} exited (${exitCode ?? signalCode}); its output:\n${node.child.output().slice(-4000)}`);
+        if (exitCode !== null || (signalCode !== null && signalCode !== 'SIGKILL'))
+          console.error(`node ${node.port} exited (${exitCode ?? signalCode}); its output:\n${node.child.output().slice(-4000)}`);
       }
       proxy?.resume();
       await cluster?.stopAll();
@@ -91,11 +95,16 @@ for (const engine of ['redis', 'nats'] as Engine[]) {
     /** Every node ready, and HAProxy sending to all three again. */
     async function allReady(): Promise<void> {
       await eventually(async () => (await Promise.all(nodes.map((n) => readyStatus(n.url)))).every((s) => s === 200), 'every node ready', BOUND_MS);
-      await eventually(async () => {
-        const seen = new Set<string | undefined>();
-        for (let i = 0; i < 9; i++) seen.add((await fetch(`${lb.url}/ready`).then(async (r) => (await r.arrayBuffer(), r.headers.get('x-served-by')))) ?? undefined);
-        return seen.size === 3;
-      }, 'HAProxy balancing over all three nodes', BOUND_MS);
+      await eventually(
+        async () => {
+          const seen = new Set<string | undefined>();
+          for (let i = 0; i < 9; i++)
+            seen.add((await fetch(`${lb.url}/ready`).then(async (r) => (await r.arrayBuffer(), r.headers.get('x-served-by')))) ?? undefined);
+          return seen.size === 3;
+        },
+        'HAProxy balancing over all three nodes',
+        BOUND_MS,
+      );
     }
 
     it(`${TRIES} logouts, each followed at once by reads on the two other nodes: none served logged in`, async () => {
@@ -129,7 +138,7 @@ for (const engine of ['redis', 'nats'] as Engine[]) {
       assert.ok(otherNode >= TRIES / 4, `round-robin sent reads to another node than the logout's (${otherNode} of ${TRIES})`);
     });
 
-    it("a node whose transport is silently stalled answers 503 and is not ready within a bound, the others keep serving, and it comes back with every logout applied", async () => {
+    it('a node whose transport is silently stalled answers 503 and is not ready within a bound, the others keep serving, and it comes back with every logout applied', async () => {
       await allReady();
       const [a, b] = [nodes[0]!, nodes[1]!];
       const cookies: string[] = [];
@@ -172,7 +181,11 @@ for (const engine of ['redis', 'nats'] as Engine[]) {
           const logoutMs = Date.now() - started;
           assert.ok(logoutMs < BOUND_MS, `logouts completed in ${logoutMs} ms with a silent peer`);
 
-          const fencedAfter = await eventually(async () => (await profile(c.url, kept[0]!)).status === 503 && (await readyStatus(c.url)) === 503, 'the cut-off node fences itself', BOUND_MS);
+          const fencedAfter = await eventually(
+            async () => (await profile(c.url, kept[0]!)).status === 503 && (await readyStatus(c.url)) === 503,
+            'the cut-off node fences itself',
+            BOUND_MS,
+          );
           assert.ok(fencedAfter < BOUND_MS);
           const fenced = await profile(c.url, kept[1]!);
           assert.equal(fenced.status, 503, 'session routes answer 503 on the fenced node');
@@ -188,10 +201,14 @@ for (const engine of ['redis', 'nats'] as Engine[]) {
             for (const cookie of loggedOut) assert.equal((await profile(node.url, cookie)).status, 401);
           }
           // HAProxy's /ready check drains the fenced node: every balanced read is served again.
-          await eventually(async () => {
-            for (const cookie of kept) if ((await profile(lb.url, cookie)).status !== 200) return false;
-            return true;
-          }, 'HAProxy stops sending to the fenced node', BOUND_MS);
+          await eventually(
+            async () => {
+              for (const cookie of kept) if ((await profile(lb.url, cookie)).status !== 200) return false;
+              return true;
+            },
+            'HAProxy stops sending to the fenced node',
+            BOUND_MS,
+          );
           await pause(2 * LEASE_MS);
         } finally {
           proxy.resume();
@@ -232,7 +249,11 @@ for (const engine of ['redis', 'nats'] as Engine[]) {
       }
       try {
         const answers = await Promise.all(queued);
-        assert.deepEqual(tally(answers), { 503: gone.length + kept.length }, 'thawed but still unheard, it refuses every session: it checks its lease before answering, not a timer');
+        assert.deepEqual(
+          tally(answers),
+          { 503: gone.length + kept.length },
+          'thawed but still unheard, it refuses every session: it checks its lease before answering, not a timer',
+        );
       } finally {
         proxy.resume();
       }
@@ -269,7 +290,9 @@ for (const engine of ['redis', 'nats'] as Engine[]) {
             if (!('cookie' in result)) await pause(20);
           } catch (err) {
             const dead = nodes.filter((node) => node.child.proc.exitCode !== null || node.child.proc.signalCode !== null).map((node) => node.port);
-            wrong.push(`client ${client}, try ${i}: ${(err as Error).message} (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : 'no cause'}); nodes exited: [${dead.join(', ')}]`);
+            wrong.push(
+              `client ${client}, try ${i}: ${(err as Error).message} (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : 'no cause'}); nodes exited: [${dead.join(', ')}]`,
+            );
             stop = true;
           }
         }
@@ -296,10 +319,14 @@ for (const engine of ['redis', 'nats'] as Engine[]) {
       assert.deepEqual(wrong, [], 'an acknowledged login is never read as logged out, during the outage or after it');
       await allReady();
       for (const node of nodes) {
-        await eventually(async () => {
-          for (const cookie of acked) if ((await profile(node.url, cookie)).status !== 200) return false;
-          return true;
-        }, `node ${node.port} serves every acknowledged login`, BOUND_MS);
+        await eventually(
+          async () => {
+            for (const cookie of acked) if ((await profile(node.url, cookie)).status !== 200) return false;
+            return true;
+          },
+          `node ${node.port} serves every acknowledged login`,
+          BOUND_MS,
+        );
       }
     });
   });

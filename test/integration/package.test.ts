@@ -25,7 +25,13 @@ function walk(dir: string, base = dir, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) walk(path, base, out);
-    else out.push(path.slice(base.length + 1).split('\\').join('/'));
+    else
+      out.push(
+        path
+          .slice(base.length + 1)
+          .split('\\')
+          .join('/'),
+      );
   }
   return out;
 }
@@ -69,13 +75,19 @@ describe('the packed package', () => {
 
   it('holds no test file of any kind', () => {
     assert.ok(files.length > 0);
-    assert.deepEqual(files.filter((f) => /\.test\./.test(f)), []);
+    assert.deepEqual(
+      files.filter((f) => /\.test\./.test(f)),
+      [],
+    );
   });
 
   it('holds nothing under dist/ but the library (no dist/test, dist/bench, dist/examples)', () => {
     assert.ok(files.includes('dist/src/index.js'));
     assert.ok(files.includes('dist/src/testing/index.js'));
-    assert.deepEqual(files.filter((f) => f.startsWith('dist/') && !f.startsWith('dist/src/')), []);
+    assert.deepEqual(
+      files.filter((f) => f.startsWith('dist/') && !f.startsWith('dist/src/')),
+      [],
+    );
   });
 
   it('holds no module that imports from test/ or from anything left out of the package', () => {
@@ -105,7 +117,10 @@ describe('the packed package', () => {
         }
       }
     }
-    assert.deepEqual(files.filter((f) => f.endsWith('.js') && !reached.has(f.slice(0, -'.js'.length))), []);
+    assert.deepEqual(
+      files.filter((f) => f.endsWith('.js') && !reached.has(f.slice(0, -'.js'.length))),
+      [],
+    );
   });
 
   it('ships README.md, docs/ and bench/README.md, and the links between them resolve inside the package', () => {
@@ -115,7 +130,10 @@ describe('the packed package', () => {
     const links = [...readme.matchAll(/\]\(((?:docs|bench)\/[^)#\s]+)/g)].map((m) => m[1]!);
     assert.ok(links.includes('bench/README.md'), 'README links to the recorded benchmark results');
     assert.ok(links.length > 0, 'README links to no docs/ page');
-    assert.deepEqual(links.filter((link) => !files.includes(link)), []);
+    assert.deepEqual(
+      links.filter((link) => !files.includes(link)),
+      [],
+    );
     const docLinks: string[] = [];
     for (const doc of files.filter((f) => f.startsWith('docs/') && f.endsWith('.md'))) {
       const text = readFileSync(join(unpacked, doc), 'utf8');
@@ -129,7 +147,10 @@ describe('the packed package', () => {
 
   it('runs no lifecycle script when installed, while the repository keeps `prepare`', () => {
     const packed = JSON.parse(readFileSync(join(unpacked, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
-    assert.deepEqual(INSTALL_SCRIPTS.filter((name) => packed.scripts?.[name] !== undefined), []);
+    assert.deepEqual(
+      INSTALL_SCRIPTS.filter((name) => packed.scripts?.[name] !== undefined),
+      [],
+    );
     const repo = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     assert.equal(repo.scripts.prepare, 'npm run build', 'a fresh clone must still build on `npm install`');
     // postpack put the packed copy's manifest back as it was.

@@ -80,7 +80,15 @@ describe('plugins in the pipeline', () => {
 
   it('post-request plugins can adjust the reply before it is written', async () => {
     const s = await serve({
-      plugins: [{ name: 'stamp', postRequest: (ctx: Context) => { ctx.reply!.headers['x-stamp'] = 'post'; ctx.reply!.status = 203; } }],
+      plugins: [
+        {
+          name: 'stamp',
+          postRequest: (ctx: Context) => {
+            ctx.reply!.headers['x-stamp'] = 'post';
+            ctx.reply!.status = 203;
+          },
+        },
+      ],
       routes: [{ routes: [['/x', () => json({})]] }],
     });
     try {
@@ -92,9 +100,16 @@ describe('plugins in the pipeline', () => {
     }
   });
 
-  it('a throwing plugin gives 500 (Nova\'s documented {error, R})', async () => {
+  it("a throwing plugin gives 500 (Nova's documented {error, R})", async () => {
     const s = await serve({
-      plugins: [{ name: 'broken', preRequest: () => { throw new Error('plugin bug'); } }],
+      plugins: [
+        {
+          name: 'broken',
+          preRequest: () => {
+            throw new Error('plugin bug');
+          },
+        },
+      ],
       routes: [{ routes: [['/x', () => json({})]] }],
     });
     try {
@@ -124,9 +139,17 @@ describe('plugins in the pipeline', () => {
     try {
       const bad = await fetch(`${s.url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: '{"a":' });
       assert.equal(bad.status, 400);
-      const big = await fetch(`${s.url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 'x'.repeat(4096) }) });
+      const big = await fetch(`${s.url}/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ a: 'x'.repeat(4096) }),
+      });
       assert.equal(big.status, 413);
-      const ok = await fetch(`${s.url}/echo?page=2`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=ada&password=pw' });
+      const ok = await fetch(`${s.url}/echo?page=2`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'username=ada&password=pw',
+      });
       assert.equal(ok.status, 201);
       assert.deepEqual(await ok.json(), { json: null, params: { username: 'ada', password: 'pw' }, q: { page: '2' } });
     } finally {

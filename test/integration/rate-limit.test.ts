@@ -64,8 +64,14 @@ describe('example app: login rate limit', () => {
     const first429 = answers.findIndex((a) => a.status === 429);
     assert.ok(first429 !== -1 && first429 < 49, `a 429 before the 50th login (statuses: ${answers.map((a) => a.status).join(' ')})`);
     assert.equal(first429, 20, 'the default is 20 a minute');
-    assert.ok(answers.slice(0, 20).every((a) => a.status === 302), 'the first 20 log in');
-    assert.ok(answers.slice(20).every((a) => a.status === 429), 'and every later one is refused');
+    assert.ok(
+      answers.slice(0, 20).every((a) => a.status === 302),
+      'the first 20 log in',
+    );
+    assert.ok(
+      answers.slice(20).every((a) => a.status === 429),
+      'and every later one is refused',
+    );
     const refused = answers[first429]!;
     const retryAfter = Number(refused.headers['retry-after']);
     assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 120, `Retry-After: ${String(refused.headers['retry-after'])}`);

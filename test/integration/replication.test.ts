@@ -28,7 +28,11 @@ function cluster(replication: string) {
     nodes,
     async start(port?: number): Promise<Node> {
       const p = port ?? (await freePort());
-      const child = await startChild(main, { PORT: String(p), SESSION_SECRET: secret, SESSION_REPLICATION: replication, LOGIN_RATE_LIMIT: '0' }, /listening on/);
+      const child = await startChild(
+        main,
+        { PORT: String(p), SESSION_SECRET: secret, SESSION_REPLICATION: replication, LOGIN_RATE_LIMIT: '0' },
+        /listening on/,
+      );
       const node = { url: `http://127.0.0.1:${p}`, port: p, child };
       nodes.push(node);
       return node;
@@ -118,7 +122,9 @@ for (const engine of ['redis', 'nats'] as Engine[]) {
       assert.equal((await profile(back, out as string)).status, 401);
     });
 
-    it(`loses no acknowledged write when the ${engine} server is killed and restarted mid-run`, { skip: hasServer(engine) || inCi ? false : `${engine}-server is not installed` }, async () => {
+    it(`loses no acknowledged write when the ${engine} server is killed and restarted mid-run`, {
+      skip: hasServer(engine) || inCi ? false : `${engine}-server is not installed`,
+    }, async () => {
       assert.ok(hasServer(engine), `${engine}-server must be installed under CI`);
       const server = await ownServer(engine);
       const c = cluster(server.url);

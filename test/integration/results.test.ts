@@ -15,7 +15,12 @@ function routes(): RouteGroup[] {
   return [
     {
       routes: [
-        ['/view', function index() { return view({ message: '<script>x</script>' }); }],
+        [
+          '/view',
+          function index() {
+            return view({ message: '<script>x</script>' });
+          },
+        ],
         ['/view-named', () => view({ n: 2 }, { view: 'other', status: 202, headers: { 'content-type': 'text/x-custom' } })],
         ['/json', () => json({ a: 1 })],
         ['/json-full', () => json({ b: 2 }, { status: 418, headers: { 'x-h': 'v', 'content-type': 'application/vnd.nova+json' } })],
@@ -34,8 +39,20 @@ function routes(): RouteGroup[] {
         ['/custom', () => ({ kind: 'text', text: 'resolved by fallback' }) as ControllerResult],
         ['/unknown', () => ({ kind: 'mystery' }) as ControllerResult],
         ['/nothing', (() => undefined) as unknown as () => ControllerResult],
-        ['/throws', () => { throw new Error('secret <internal> detail'); }],
-        ['/cookie-then-json', (ctx: Context) => { ctx.setCookie('a', 'b', { path: '/' }); ctx.setHeader('x-set-early', 'yes'); return json({}); }],
+        [
+          '/throws',
+          () => {
+            throw new Error('secret <internal> detail');
+          },
+        ],
+        [
+          '/cookie-then-json',
+          (ctx: Context) => {
+            ctx.setCookie('a', 'b', { path: '/' });
+            ctx.setHeader('x-set-early', 'yes');
+            return json({});
+          },
+        ],
       ],
     },
   ];

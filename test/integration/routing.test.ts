@@ -9,7 +9,13 @@ function routes(environment: string): RouteGroup[] {
     {
       prefix: '/api/',
       routes: [
-        ['/users/:id', function show(ctx: Context) { return json({ id: ctx.bindings.id, env: environment }); }, { methods: ['get'] }],
+        [
+          '/users/:id',
+          function show(ctx: Context) {
+            return json({ id: ctx.bindings.id, env: environment });
+          },
+          { methods: ['get'] },
+        ],
         ['/users', () => json({ made: true }), { methods: ['post', 'put'] }],
         ['/any', (ctx: Context) => json({ method: ctx.method })],
         ['/files/[...]', (ctx: Context) => json({ rest: ctx.bindings['*'] }), { methods: ['get'] }],
@@ -84,7 +90,9 @@ describe('router over a real socket', () => {
   it('adds routes while running', async () => {
     assert.equal((await fetch(`${s.url}/late`)).status, 404);
     let inits = 0;
-    await s.app.addRoutes([{ plugins: [{ name: 'late', init: () => void (inits += 1) }], routes: [['/late', () => json({ late: true }), { methods: ['get'] }]] }]);
+    await s.app.addRoutes([
+      { plugins: [{ name: 'late', init: () => void (inits += 1) }], routes: [['/late', () => json({ late: true }), { methods: ['get'] }]] },
+    ]);
     assert.equal(inits, 1, 'a plugin brought by routes added at run time is started');
     const res = await fetch(`${s.url}/late`);
     assert.equal(res.status, 200);
@@ -138,7 +146,14 @@ describe('ctx.path is the path the router matched', () => {
         {
           plugins: [blockAny],
           routes: [
-            ['/any', () => { reachedAny += 1; return json({ reached: true }); }, { methods: ['get'] }],
+            [
+              '/any',
+              () => {
+                reachedAny += 1;
+                return json({ reached: true });
+              },
+              { methods: ['get'] },
+            ],
             ['/seen', seen, { methods: ['get'] }],
             ['/files/:name', seen, { methods: ['get'] }],
             ['/a/b', seen, { methods: ['get'] }],
@@ -150,7 +165,18 @@ describe('ctx.path is the path the router matched', () => {
   after(() => s.close());
 
   it('a plugin blocking ctx.path === "/any" cannot be walked around by another spelling of /any', async () => {
-    for (const target of ['/any', '/%61ny', '/%61%6e%79', '//any/', '/any/', 'http://evil.example/any', 'HTTP://evil.example//any/?x=1', '/x/../any', '/x/%2e%2e/any', '/./any']) {
+    for (const target of [
+      '/any',
+      '/%61ny',
+      '/%61%6e%79',
+      '//any/',
+      '/any/',
+      'http://evil.example/any',
+      'HTTP://evil.example//any/?x=1',
+      '/x/../any',
+      '/x/%2e%2e/any',
+      '/./any',
+    ]) {
       const res = await send(s.url, target);
       assert.equal(res.status, 403, `${target} must meet the plugin`);
     }
@@ -158,7 +184,11 @@ describe('ctx.path is the path the router matched', () => {
   });
 
   it('gives the controller the normalised path, and the raw one as ctx.rawPath', async () => {
-    for (const [target, rawPath] of [['/%73een', '/%73een'], ['//seen/', '//seen/'], ['http://evil.example/seen?q=1', 'http://evil.example/seen']]) {
+    for (const [target, rawPath] of [
+      ['/%73een', '/%73een'],
+      ['//seen/', '//seen/'],
+      ['http://evil.example/seen?q=1', 'http://evil.example/seen'],
+    ]) {
       const res = await send(s.url, target!);
       assert.equal(res.status, 200, target);
       assert.deepEqual(JSON.parse(res.body), { path: '/seen', rawPath, bindings: {} }, target);

@@ -98,7 +98,7 @@ describe('security functions', () => {
 });
 
 describe('registered status pages render bare denials (Nova #307/#308)', () => {
-  it('uses the 401 page for a bare denial, keeping the denial\'s headers', async () => {
+  it("uses the 401 page for a bare denial, keeping the denial's headers", async () => {
     const s = await serve({
       routes: [
         { routes: [[401, () => status(401, { body: 'please log in' })]] },

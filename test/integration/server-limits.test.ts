@@ -137,7 +137,10 @@ describe('server.maxConnections', () => {
     let answered = false;
     for (let i = 0; i < 50 && !answered; i++) {
       const next = await rawSocket(served);
-      answered = await hello(next).then(() => true, () => false);
+      answered = await hello(next).then(
+        () => true,
+        () => false,
+      );
       next.socket.destroy();
       if (!answered) await new Promise((r) => setTimeout(r, 20));
     }

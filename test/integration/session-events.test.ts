@@ -34,22 +34,28 @@ function routes(): RouteGroup[] {
     {
       plugins: [],
       routes: [
-        ['/login/:user', async (ctx: Context) => {
-          await session.regenerate(ctx);
-          await session.set(ctx, 'username', ctx.bindings.user!);
-          await session.bindUser(ctx, ctx.bindings.user!);
-          return status(204);
-        }],
+        [
+          '/login/:user',
+          async (ctx: Context) => {
+            await session.regenerate(ctx);
+            await session.set(ctx, 'username', ctx.bindings.user!);
+            await session.bindUser(ctx, ctx.bindings.user!);
+            return status(204);
+          },
+        ],
         ['/touch', async (ctx: Context) => (await session.set(ctx, 'seen', true), status(204))],
         ['/logout', async (ctx: Context) => (await session.delete(ctx), status(204))],
         ['/revoke-others', async (ctx: Context) => json({ count: await session.revokeOthers(ctx) })],
         ['/revoke-all', async (ctx: Context) => json({ count: await session.revokeAll(ctx) })],
         ['/list', async (ctx: Context) => json(await session.list(ctx))],
         ['/flash/put/:text', async (ctx: Context) => (await flash.put(ctx, 'info', ctx.bindings.text!), status(204))],
-        ['/flash/put-and-read/:text', async (ctx: Context) => {
-          await flash.put(ctx, 'info', ctx.bindings.text!);
-          return json({ info: (await flash.get(ctx, 'info')) ?? null, again: (await flash.all(ctx)).info ?? null });
-        }],
+        [
+          '/flash/put-and-read/:text',
+          async (ctx: Context) => {
+            await flash.put(ctx, 'info', ctx.bindings.text!);
+            return json({ info: (await flash.get(ctx, 'info')) ?? null, again: (await flash.all(ctx)).info ?? null });
+          },
+        ],
         ['/flash/read', async (ctx: Context) => json({ info: (await flash.get(ctx, 'info')) ?? null })],
         ['/flash/put-other/:text', async (ctx: Context) => (await flash.put(ctx, 'other', ctx.bindings.text!), status(204))],
         ['/flash/all', async (ctx: Context) => json(await flash.all(ctx))],
@@ -98,7 +104,10 @@ describe('session events', () => {
     apps.push(served);
     const anon = await get(served, '/touch');
     const first = cookiePair(anon);
-    assert.deepStrictEqual(events.map((e) => e.type), ['created']);
+    assert.deepStrictEqual(
+      events.map((e) => e.type),
+      ['created'],
+    );
     assert.equal(events[0]!.sessionHash, hashSessionId(idOf(first)));
     assert.equal(events[0]!.correlationId, anon.headers.get('x-correlation-id') ?? events[0]!.correlationId);
     assert.ok(events[0]!.correlationId, 'the correlation id is carried');
@@ -110,7 +119,7 @@ describe('session events', () => {
     assert.equal(rotated?.sessionHash, hashSessionId(idOf(second)));
 
     const other = cookiePair(await get(served, '/login/ada'));
-    assert.equal((await (await get(served, '/revoke-others', second)).json() as { count: number }).count, 1);
+    assert.equal(((await (await get(served, '/revoke-others', second)).json()) as { count: number }).count, 1);
     const revoked = events.find((e) => e.type === 'revoked');
     assert.deepStrictEqual([revoked?.userId, revoked?.count, revoked?.scope], ['ada', 1, 'others']);
     void other;
@@ -137,7 +146,14 @@ describe('session events', () => {
     const events: SessionEvent[] = [];
     const served = await serve({
       routes: routes(),
-      session: { secrets: [SECRET], maxSessions: 1, idleTimeout: 0.3, touchInterval: 0.1, store: memoryStore({ sweepIntervalMs: 20 }), onEvent: (e) => events.push(e) },
+      session: {
+        secrets: [SECRET],
+        maxSessions: 1,
+        idleTimeout: 0.3,
+        touchInterval: 0.1,
+        store: memoryStore({ sweepIntervalMs: 20 }),
+        onEvent: (e) => events.push(e),
+      },
     });
     apps.push(served);
     const cookie = cookiePair(await get(served, '/login/ada'));
@@ -214,7 +230,10 @@ describe('flash', () => {
     for (let round = 0; round < 20; round++) {
       await get(served, `/flash/put/r${round}`, cookie);
       const bodies = await Promise.all([get(served, '/flash/read', cookie), get(served, '/flash/read', cookie)].map(async (r) => (await r).json()));
-      assert.deepStrictEqual(bodies.map((b) => (b as { info: string | null }).info).filter((v) => v !== null), [`r${round}`]);
+      assert.deepStrictEqual(
+        bodies.map((b) => (b as { info: string | null }).info).filter((v) => v !== null),
+        [`r${round}`],
+      );
     }
   });
 
@@ -251,7 +270,11 @@ describe('flash', () => {
     assert.equal((await get(served, '/login/ada', cookie)).status, 500);
     assert.match(logged()[1]!.message, /does not implement bindUser\(\)/);
     // The per-user calls name the method the store lacks too.
-    for (const [path, index] of [['/list', 2], ['/revoke-others', 3], ['/revoke-all', 4]] as const) {
+    for (const [path, index] of [
+      ['/list', 2],
+      ['/revoke-others', 3],
+      ['/revoke-all', 4],
+    ] as const) {
       assert.equal((await get(served, path, cookie)).status, 500, path);
       assert.equal(logged()[index]?.code, 'NOVA_ERR_SESSION_STORE_FEATURE', path);
       assert.match(logged()[index]!.message, /does not implement userOf\(\)/, path);
@@ -279,4 +302,3 @@ describe('the example app', () => {
     }
   });
 });
-

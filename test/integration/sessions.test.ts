@@ -14,39 +14,54 @@ function routes(): RouteGroup[] {
     {
       routes: [
         ['/get/:key', async (ctx: Context) => json({ value: (await session.get(ctx, ctx.bindings.key!)) ?? null })],
-        ['/set/:key/:value', async (ctx: Context) => {
-          await session.set(ctx, ctx.bindings.key!, ctx.bindings.value!);
-          return json({ id: session.id(ctx), value: (await session.get(ctx, ctx.bindings.key!)) ?? null });
-        }],
+        [
+          '/set/:key/:value',
+          async (ctx: Context) => {
+            await session.set(ctx, ctx.bindings.key!, ctx.bindings.value!);
+            return json({ id: session.id(ctx), value: (await session.get(ctx, ctx.bindings.key!)) ?? null });
+          },
+        ],
         ['/del/:key', async (ctx: Context) => (await session.delete(ctx, ctx.bindings.key!), status(204))],
         ['/logout', async (ctx: Context) => (await session.delete(ctx), status(204))],
-        ['/regenerate', async (ctx: Context) => {
-          const before = session.id(ctx);
-          const after = await session.regenerate(ctx);
-          return json({ before, after, username: (await session.get(ctx, 'username')) ?? null });
-        }],
+        [
+          '/regenerate',
+          async (ctx: Context) => {
+            const before = session.id(ctx);
+            const after = await session.regenerate(ctx);
+            return json({ before, after, username: (await session.get(ctx, 'username')) ?? null });
+          },
+        ],
         ['/id', (ctx: Context) => json({ id: session.id(ctx) })],
         ['/set-json', async (ctx: Context) => (await session.set(ctx, 'obj', { nested: [1, 2, { deep: true }] }), status(204))],
         ['/set-bad', async (ctx: Context) => (await session.set(ctx, 'when', new Date() as unknown as Json), status(204))],
-        ['/login-with-theme', async (ctx: Context) => {
-          await session.regenerate(ctx);
-          await session.set(ctx, 'username', 'ada');
-          return json({ ok: true }, { headers: { 'set-cookie': 'theme=dark; Path=/' } });
-        }],
-        ['/logout-with-flash', async (ctx: Context) => {
-          await session.delete(ctx);
-          await session.set(ctx, 'flash', 'You are logged out');
-          return status(204);
-        }],
+        [
+          '/login-with-theme',
+          async (ctx: Context) => {
+            await session.regenerate(ctx);
+            await session.set(ctx, 'username', 'ada');
+            return json({ ok: true }, { headers: { 'set-cookie': 'theme=dark; Path=/' } });
+          },
+        ],
+        [
+          '/logout-with-flash',
+          async (ctx: Context) => {
+            await session.delete(ctx);
+            await session.set(ctx, 'flash', 'You are logged out');
+            return status(204);
+          },
+        ],
         ['/public', async (ctx: Context) => (await session.set(ctx, 'k', 1), json({}, { headers: { 'cache-control': 'public, max-age=600' } }))],
         ['/adopt-bad', (ctx: Context) => (session.adopt(ctx, 'chosen-by-the-client'), status(204))],
-        ['/direct', async (ctx: Context) => {
-          // Nova's guide: generate an id, write through the store, set the cookie.
-          const id = session.generateSessionId();
-          await session.store(ctx).setValue(id, 'username', 'direct');
-          session.adopt(ctx, id);
-          return json({ id });
-        }],
+        [
+          '/direct',
+          async (ctx: Context) => {
+            // Nova's guide: generate an id, write through the store, set the cookie.
+            const id = session.generateSessionId();
+            await session.store(ctx).setValue(id, 'username', 'direct');
+            session.adopt(ctx, id);
+            return json({ id });
+          },
+        ],
       ],
     },
   ];
@@ -97,8 +112,22 @@ describe('sessions: the cookie step', () => {
     const [id, mac] = good.split('.') as [string, string];
     const flipped = `${id}.${mac.slice(0, -1)}${mac.at(-1) === 'A' ? 'B' : 'A'}`;
     const bad = [
-      '', 'x', 'a'.repeat(10_000), id, `${id}.`, `${good}garbage`, `${good}.extra`, flipped, `${id}.${mac.slice(0, 10)}`,
-      sign(id, ['someone-elses-secret-that-is-long-enough']), '%E0%A4%A', '"quoted"', '../../x', "' OR 1=1", '__proto__', 'constructor',
+      '',
+      'x',
+      'a'.repeat(10_000),
+      id,
+      `${id}.`,
+      `${good}garbage`,
+      `${good}.extra`,
+      flipped,
+      `${id}.${mac.slice(0, 10)}`,
+      sign(id, ['someone-elses-secret-that-is-long-enough']),
+      '%E0%A4%A',
+      '"quoted"',
+      '../../x',
+      "' OR 1=1",
+      '__proto__',
+      'constructor',
       `${good}; session_id=${good}`,
     ];
     for (const value of bad) {
@@ -113,7 +142,12 @@ describe('sessions: the cookie step', () => {
     }
     const ok = await fetch(`${s.url}/get/username`, { headers: { cookie: `other=1; session_id=${good}; theme=dark` } });
     assert.deepEqual(await ok.json(), { value: 'ada' }, 'neighbouring cookies do not matter');
-    const twoHeaders = await fetch(`${s.url}/get/username`, { headers: [['cookie', `session_id=${good}`], ['cookie', `session_id=${good}`]] });
+    const twoHeaders = await fetch(`${s.url}/get/username`, {
+      headers: [
+        ['cookie', `session_id=${good}`],
+        ['cookie', `session_id=${good}`],
+      ],
+    });
     assert.deepEqual(await twoHeaders.json(), { value: null }, 'a name sent twice is absent');
   });
 
@@ -152,7 +186,10 @@ describe('sessions: the API', () => {
   it('refuses a non-JSON value with a clear error, not a stored surprise', async () => {
     const res = await fetch(`${s.url}/set-bad`, { headers: { accept: 'application/json' } });
     assert.equal(res.status, 500);
-    assert.ok(s.logged.some((l) => l.some((x) => String((x as Error)?.message ?? x).includes('when'))), 'the log names the key');
+    assert.ok(
+      s.logged.some((l) => l.some((x) => String((x as Error)?.message ?? x).includes('when'))),
+      'the log names the key',
+    );
   });
 
   it('delete() removes the session server side and expires the cookie with the same attributes; replay finds nothing', async () => {
@@ -209,7 +246,10 @@ describe('sessions: the API', () => {
     const res = await fetch(`${s.url}/regenerate`);
     const { after } = (await res.json()) as { after: string };
     const lines = res.headers.getSetCookie().filter((c) => c.startsWith('session_id='));
-    assert.deepEqual(lines.map((l) => l.split(';')[0]), [`session_id=${sign(after, [SECRET])}`]);
+    assert.deepEqual(
+      lines.map((l) => l.split(';')[0]),
+      [`session_id=${sign(after, [SECRET])}`],
+    );
   });
 
   it("supports Nova's guide flow: generateSessionId + direct store write + cookie", async () => {
@@ -364,15 +404,27 @@ describe('sessions: a store that is down', () => {
     const { errors } = await import('nova-ts');
     const down = {
       name: 'down',
-      getValue: async () => { throw errors.sessionStoreUnavailable('connection refused'); },
-      setValue: async () => { throw errors.sessionStoreUnavailable('connection refused'); },
-      deleteValue: async () => { throw errors.sessionStoreUnavailable('connection refused'); },
-      rotate: async () => { throw errors.sessionStoreUnavailable('connection refused'); },
+      getValue: async () => {
+        throw errors.sessionStoreUnavailable('connection refused');
+      },
+      setValue: async () => {
+        throw errors.sessionStoreUnavailable('connection refused');
+      },
+      deleteValue: async () => {
+        throw errors.sessionStoreUnavailable('connection refused');
+      },
+      rotate: async () => {
+        throw errors.sessionStoreUnavailable('connection refused');
+      },
     };
     const s = await serve({
       routes: [
         ...routes(),
-        { prefix: '/private', security: async (ctx: Context) => (await session.get(ctx, 'username')) !== undefined, routes: [['/', () => json({ secret: true })]] },
+        {
+          prefix: '/private',
+          security: async (ctx: Context) => (await session.get(ctx, 'username')) !== undefined,
+          routes: [['/', () => json({ secret: true })]],
+        },
       ],
       session: { secrets: [SECRET], store: down },
     });

@@ -36,7 +36,10 @@ describe('graceful shutdown', () => {
   it('cuts requests that outlive the drain timeout and still exits', async () => {
     const child = await startChild(script, { SLOW_MS: '10000', SHUTDOWN_TIMEOUT: '300' }, /^(\d+)\n/m);
     const port = Number(child.match[1]);
-    const inFlight = get(port, '/slow').then(() => 'answered', () => 'cut');
+    const inFlight = get(port, '/slow').then(
+      () => 'answered',
+      () => 'cut',
+    );
     await new Promise((r) => setTimeout(r, 100));
     const t0 = Date.now();
     child.proc.kill('SIGINT');

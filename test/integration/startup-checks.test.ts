@@ -16,7 +16,12 @@ const send = () => json({ sent: true });
 describe('plugin order: csrf() before requestPlugin()', () => {
   it('warns once at start-up, naming both plugins and the fix, and the refusal names the order', async () => {
     const routes = (): RouteGroup[] => [
-      { routes: [['/form', (ctx: Context) => json({ token: csrfToken(ctx) }), { methods: ['get'] }], ['/form', send, { methods: ['post'] }]] },
+      {
+        routes: [
+          ['/form', (ctx: Context) => json({ token: csrfToken(ctx) }), { methods: ['get'] }],
+          ['/form', send, { methods: ['post'] }],
+        ],
+      },
       { prefix: '/other', routes: [['/x', send, { methods: ['post'] }]] },
     ];
     const s = await serve({ plugins: [csrf(), requestPlugin()], routes, session: { secrets: [SECRET] } });
@@ -43,7 +48,10 @@ describe('plugin order: csrf() before requestPlugin()', () => {
   it('says nothing about the right order', async () => {
     const s = await serve({ plugins: [requestPlugin(), csrf()], routes: [{ routes: [['/x', send, { methods: ['post'] }]] }] });
     try {
-      assert.deepEqual(s.logged.filter((a) => String(a[0]).includes('runs before plugin')), []);
+      assert.deepEqual(
+        s.logged.filter((a) => String(a[0]).includes('runs before plugin')),
+        [],
+      );
     } finally {
       await s.close();
     }
@@ -56,10 +64,14 @@ describe("docs/framework.md's csrf snippet", () => {
       views: { dir },
       session: { secrets: [SECRET] },
       plugins: [requestPlugin(), csrf()],
-      routes: () => [{ routes: [
-        ['/transfer', (ctx: Context) => view({ csrf: csrfToken(ctx) }, { view: 'transfer' }), { methods: ['get'] }],
-        ['/transfer', send, { methods: ['post'] }],
-      ] }],
+      routes: () => [
+        {
+          routes: [
+            ['/transfer', (ctx: Context) => view({ csrf: csrfToken(ctx) }, { view: 'transfer' }), { methods: ['get'] }],
+            ['/transfer', send, { methods: ['post'] }],
+          ],
+        },
+      ],
     });
     try {
       const page = await fetch(`${s.url}/transfer`);

@@ -28,7 +28,11 @@ describe('example app while its Redis store goes down and comes back', { skip: h
     let server: ChildProcess | undefined;
     const start = async () => {
       // Every change goes to the append-only file, so the session survives the restart.
-      server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: 'ignore' });
+      server = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'],
+        { stdio: 'ignore' },
+      );
       await waitFor(port, 'redis-server');
     };
     const stop = async () => {
@@ -52,10 +56,13 @@ describe('example app while its Redis store goes down and comes back', { skip: h
 // server refuses to run as root, which CI is).
 const pgBin = ['17', '16', '15', '14'].map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => existsSync(`${d}/pg_ctl`));
 const asPostgres = (command: string) => {
-  const run = process.getuid?.() === 0 ? spawnSync('su', ['postgres', '-c', command], { encoding: 'utf8' }) : spawnSync('sh', ['-c', command], { encoding: 'utf8' });
+  const run =
+    process.getuid?.() === 0 ? spawnSync('su', ['postgres', '-c', command], { encoding: 'utf8' }) : spawnSync('sh', ['-c', command], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`${command} failed: ${run.stderr}`);
 };
-describe('example app while its PostgreSQL store goes down and comes back', { skip: pgBin || inCi ? false : 'PostgreSQL server binaries are not installed' }, () => {
+describe('example app while its PostgreSQL store goes down and comes back', {
+  skip: pgBin || inCi ? false : 'PostgreSQL server binaries are not installed',
+}, () => {
   it('answers 503 while PostgreSQL is down and recovers without a restart', async () => {
     assert.ok(pgBin, 'PostgreSQL server binaries must be installed under CI');
     const port = await freePort();

@@ -34,7 +34,12 @@ describe('the example over TLS (TLS_KEY, TLS_CERT)', () => {
     cert = makeDevCert();
     const port = await freePort();
     origin = `https://localhost:${port}`;
-    child = await startChild(main, { PORT: String(port), TLS_KEY: cert.keyFile, TLS_CERT: cert.certFile, SESSION_SECRET: SECRET, LOGIN_RATE_LIMIT: '0' }, /listening on https:/, 20_000);
+    child = await startChild(
+      main,
+      { PORT: String(port), TLS_KEY: cert.keyFile, TLS_CERT: cert.certFile, SESSION_SECRET: SECRET, LOGIN_RATE_LIMIT: '0' },
+      /listening on https:/,
+      20_000,
+    );
   });
 
   after(async () => {
@@ -69,7 +74,11 @@ describe('the example over TLS (TLS_KEY, TLS_CERT)', () => {
       const page = await h2Request(session, { ':path': '/login' });
       assert.equal(page.headers[':status'], 200);
       assertNoConnectionHeaders(page.headers);
-      const login = await h2Request(session, { ':method': 'POST', ':path': '/login', 'content-type': 'application/x-www-form-urlencoded' }, 'username=grace&password=password');
+      const login = await h2Request(
+        session,
+        { ':method': 'POST', ':path': '/login', 'content-type': 'application/x-www-form-urlencoded' },
+        'username=grace&password=password',
+      );
       assert.equal(login.headers[':status'], 302);
       assertNoConnectionHeaders(login.headers);
       const line = cookieOf(login.headers['set-cookie']);
@@ -110,16 +119,27 @@ describe('the example over TLS (TLS_KEY, TLS_CERT)', () => {
 
   const curlHasHttp2 = spawnSync('curl', ['-V'], { encoding: 'utf8' }).stdout?.includes('HTTP2') ?? false;
   it('answers curl --http2 over HTTP/2', { skip: curlHasHttp2 ? false : 'this curl has no HTTP/2' }, () => {
-    const out = execFileSync('curl', ['-sS', '--http2', '--cacert', cert.certFile, '-o', '/dev/null', '-w', '%{http_version} %{http_code}', `${origin}/login`], { encoding: 'utf8' });
+    const out = execFileSync(
+      'curl',
+      ['-sS', '--http2', '--cacert', cert.certFile, '-o', '/dev/null', '-w', '%{http_version} %{http_code}', `${origin}/login`],
+      { encoding: 'utf8' },
+    );
     assert.equal(out, '2 200');
   });
 });
 
 describe('the example refuses half a TLS configuration', () => {
-  for (const [set, missing] of [['TLS_KEY', 'TLS_CERT'], ['TLS_CERT', 'TLS_KEY']] as const) {
+  for (const [set, missing] of [
+    ['TLS_KEY', 'TLS_CERT'],
+    ['TLS_CERT', 'TLS_KEY'],
+  ] as const) {
     it(`${set} without ${missing} stops it with a clear message`, async () => {
       const port = await freePort();
-      const result = spawnSync(process.execPath, [main], { env: { ...process.env, PORT: String(port), [set]: '/nonexistent.pem', [missing]: '' }, encoding: 'utf8', timeout: 20_000 });
+      const result = spawnSync(process.execPath, [main], {
+        env: { ...process.env, PORT: String(port), [set]: '/nonexistent.pem', [missing]: '' },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
       assert.equal(result.status, 1);
       assert.match(result.stderr, new RegExp(`TLS_KEY and TLS_CERT go together: ${set} is set but ${missing} is not`));
     });
@@ -179,7 +199,10 @@ describe('an app with tls (HTTP/2 in process)', () => {
     const session = await h2Connect(origin, cert.cert);
     try {
       const started = Date.now();
-      const stream = session.request({ ':method': 'POST', ':path': '/echo', 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(1024 * 1024) }, { endStream: false });
+      const stream = session.request(
+        { ':method': 'POST', ':path': '/echo', 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(1024 * 1024) },
+        { endStream: false },
+      );
       stream.write(Buffer.alloc(32 * 1024, 'a')); // part of the body, then nothing
       const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
         stream.once('response', (h) => resolve(h));
@@ -201,7 +224,9 @@ describe('an app with tls (HTTP/2 in process)', () => {
     const slow = h2Request(session, { ':path': '/slow' });
     await new Promise((r) => setTimeout(r, 200));
     const closed = app.close();
-    const late = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no GOAWAY within 5 s of close() (the keep-alive timeout is 30 s)')), 5_000).unref());
+    const late = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('no GOAWAY within 5 s of close() (the keep-alive timeout is 30 s)')), 5_000).unref(),
+    );
     await Promise.race([goaway, late]);
     await assert.rejects(h2Request(session, { ':path': '/slow' }), 'a new stream after GOAWAY is refused');
     releaseSlow();

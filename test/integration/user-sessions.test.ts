@@ -124,11 +124,22 @@ async function story(nodes: Nodes): Promise<string[]> {
   const bobCookie = await login(nodes, bob, 'Bob');
 
   // Three sessions, seen from each of the three clients, each marking itself.
-  for (const [cookie, agent] of [[a, 'Client A'], [b, 'Client B'], [c, 'Client C']] as const) {
-    const list = await eventually(() => sessionsOf(nodes, cookie), (l) => Array.isArray(l) && l.length === 3, `3 sessions for ${agent}`);
+  for (const [cookie, agent] of [
+    [a, 'Client A'],
+    [b, 'Client B'],
+    [c, 'Client C'],
+  ] as const) {
+    const list = await eventually(
+      () => sessionsOf(nodes, cookie),
+      (l) => Array.isArray(l) && l.length === 3,
+      `3 sessions for ${agent}`,
+    );
     assert.ok(Array.isArray(list));
     assert.deepStrictEqual(list.map((s) => s.userAgent).sort(), ['Client A', 'Client B', 'Client C']);
-    assert.deepStrictEqual(list.filter((s) => s.current).map((s) => s.userAgent), [agent]);
+    assert.deepStrictEqual(
+      list.filter((s) => s.current).map((s) => s.userAgent),
+      [agent],
+    );
     for (const s of list) {
       assert.match(s.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       assert.match(s.lastSeenAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -138,7 +149,11 @@ async function story(nodes: Nodes): Promise<string[]> {
 
   // The forms need their CSRF token.
   assert.equal((await post(nodes, a, '/sessions/revoke-others', undefined)).status, 403);
-  assert.deepStrictEqual(await everywhere(nodes, b), nodes.urls.map(() => 200), 'a refused form ends nothing');
+  assert.deepStrictEqual(
+    await everywhere(nodes, b),
+    nodes.urls.map(() => 200),
+    'a refused form ends nothing',
+  );
 
   // "Sign out all other sessions" from A: B and C are logged out on every node, A is not.
   const { csrf } = await page(nodes, a);
@@ -149,31 +164,61 @@ async function story(nodes: Nodes): Promise<string[]> {
   assert.match(shown.html, /Signed out 2 other sessions\./);
   assert.doesNotMatch((await page(nodes, a)).html, /Signed out/, 'the flash shows once');
   for (const cookie of [b, c]) {
-    await eventually(() => everywhere(nodes, cookie), (s) => s.every((x) => x === 302), 'the others logged out on every node');
+    await eventually(
+      () => everywhere(nodes, cookie),
+      (s) => s.every((x) => x === 302),
+      'the others logged out on every node',
+    );
   }
-  assert.deepStrictEqual(await everywhere(nodes, a), nodes.urls.map(() => 200));
-  const left = await eventually(() => sessionsOf(nodes, a), (l) => Array.isArray(l) && l.length === 1, 'one session left');
+  assert.deepStrictEqual(
+    await everywhere(nodes, a),
+    nodes.urls.map(() => 200),
+  );
+  const left = await eventually(
+    () => sessionsOf(nodes, a),
+    (l) => Array.isArray(l) && l.length === 1,
+    'one session left',
+  );
   assert.ok(Array.isArray(left) && left[0]?.current === true);
 
   // Revoke one by its handle: exactly that one ends.
   const d = await login(nodes, ada, 'Client D');
-  const withD = await eventually(() => sessionsOf(nodes, a), (l) => Array.isArray(l) && l.length === 2, 'D listed');
+  const withD = await eventually(
+    () => sessionsOf(nodes, a),
+    (l) => Array.isArray(l) && l.length === 2,
+    'D listed',
+  );
   const handleD = (withD as Listed[]).find((s) => s.userAgent === 'Client D')!.handle;
   const one = await post(nodes, a, `/sessions/${handleD}/revoke`, (await page(nodes, a)).csrf);
   assert.equal(one.status, 302);
   // The flash shows on GET / too, once.
   assert.match((await page(nodes, a, '/')).html, /Signed out that session\./);
   assert.doesNotMatch((await page(nodes, a, '/')).html, /Signed out/);
-  await eventually(() => everywhere(nodes, d), (s) => s.every((x) => x === 302), 'D logged out on every node');
-  assert.deepStrictEqual(await everywhere(nodes, a), nodes.urls.map(() => 200));
+  await eventually(
+    () => everywhere(nodes, d),
+    (s) => s.every((x) => x === 302),
+    'D logged out on every node',
+  );
+  assert.deepStrictEqual(
+    await everywhere(nodes, a),
+    nodes.urls.map(() => 200),
+  );
 
   // Another user's handle revokes nothing.
-  const bobList = await eventually(() => sessionsOf(nodes, bobCookie), (l) => Array.isArray(l) && l.length === 1, "bob's session");
+  const bobList = await eventually(
+    () => sessionsOf(nodes, bobCookie),
+    (l) => Array.isArray(l) && l.length === 1,
+    "bob's session",
+  );
   const handleBob = (bobList as Listed[])[0]!.handle;
   const foreign = await post(nodes, a, `/sessions/${handleBob}/revoke`, (await page(nodes, a)).csrf);
   assert.equal(foreign.status, 302);
   assert.match((await page(nodes, a)).html, /That session was already signed out\./);
-  assert.deepStrictEqual(await everywhere(nodes, bobCookie), nodes.urls.map(() => 200), 'bob is still logged in');
+  assert.deepStrictEqual(
+    await everywhere(nodes, bobCookie),
+    nodes.urls.map(() => 200),
+    'bob is still logged in',
+  );
   return [a, b, c, d, bobCookie];
 }
 
@@ -218,11 +263,15 @@ describe('example: sessions per user', { concurrency: false }, () => {
         for (const key of keys) {
           const type = await client.type(key);
           const value =
-            type === 'hash' ? await client.hGetAll(key)
-            : type === 'zset' ? await client.zRangeWithScores(key, 0, -1)
-            : type === 'string' ? await client.get(key)
-            : type === 'set' ? await client.sMembers(key)
-            : type;
+            type === 'hash'
+              ? await client.hGetAll(key)
+              : type === 'zset'
+                ? await client.zRangeWithScores(key, 0, -1)
+                : type === 'string'
+                  ? await client.get(key)
+                  : type === 'set'
+                    ? await client.sMembers(key)
+                    : type;
           dump += `${key} ${JSON.stringify(value)}\n`;
         }
       }
@@ -248,7 +297,10 @@ describe('example: sessions per user', { concurrency: false }, () => {
     for (const cookie of cookies) assert.ok(!run.stdout.includes(idOf(cookie)), 'no cookie id in pg_dump');
   });
 
-  for (const [engine, url, port] of [['Redis', redisUrl, 6379], ['NATS', natsUrl, 4222]] as const) {
+  for (const [engine, url, port] of [
+    ['Redis', redisUrl, 6379],
+    ['NATS', natsUrl, 4222],
+  ] as const) {
     it(`on three nodes replicating over ${engine}, every request on the next node`, async (t) => {
       const skip = await skipUnlessReachable(url, port, engine);
       if (skip) return t.skip(skip);

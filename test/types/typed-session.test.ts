@@ -20,12 +20,20 @@ function compile(files: Record<string, string>): { status: number | null; output
   try {
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
     writeFileSync(join(dir, 'package.json'), '{"type": "module"}');
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-      extends: join(root, 'tsconfig.json'),
-      compilerOptions: { noEmit: true, rootDir: dir, paths: { 'nova-ts': [join(root, 'dist/src/index.d.ts')] }, typeRoots: [join(root, 'node_modules/@types')] },
-      include: [dir],
-      exclude: [],
-    }));
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        extends: join(root, 'tsconfig.json'),
+        compilerOptions: {
+          noEmit: true,
+          rootDir: dir,
+          paths: { 'nova-ts': [join(root, 'dist/src/index.d.ts')] },
+          typeRoots: [join(root, 'node_modules/@types')],
+        },
+        include: [dir],
+        exclude: [],
+      }),
+    );
     const run = spawnSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' });
     return { status: run.status, output: `${run.stdout}${run.stderr}` };
   } finally {
@@ -46,7 +54,7 @@ describe('typed session data', () => {
     assert.equal(status, 0, output);
   });
 
-  it('fails the example app\'s typecheck on a misspelled session key', () => {
+  it("fails the example app's typecheck on a misspelled session key", () => {
     const dir = join(root, 'examples/login');
     const files: Record<string, string> = {};
     for (const name of ['app.ts', 'auth.ts', 'main-controller.ts', 'router.ts', 'session-data.ts', 'sessions-controller.ts']) {
@@ -60,4 +68,3 @@ describe('typed session data', () => {
     assert.match(broken.output, /auth\.ts.*error TS2345: Argument of type '"usernme"' is not assignable/);
   });
 });
-

@@ -11,8 +11,14 @@ describe('memory rate-limit store: fixed window', () => {
     const store = memoryRateLimitStore();
     const t0 = 5_000_123;
     const answers = [0, 10, 20, 30, 40].map((dt) => store.hit('k', fixed, t0 + dt));
-    assert.deepEqual(answers.map((a) => a.allowed), [true, true, true, false, false]);
-    assert.deepEqual(answers.map((a) => a.remaining), [2, 1, 0, 0, 0]);
+    assert.deepEqual(
+      answers.map((a) => a.allowed),
+      [true, true, true, false, false],
+    );
+    assert.deepEqual(
+      answers.map((a) => a.remaining),
+      [2, 1, 0, 0, 0],
+    );
     // The window opened at the first request: it ends 1000 ms after it.
     assert.equal(answers[3]!.retryMs, 970);
     assert.equal(answers[0]!.resetMs, 1000);

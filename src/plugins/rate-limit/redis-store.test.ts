@@ -42,8 +42,14 @@ function registerTests(): void {
       const [a, b] = stores as [ReturnType<typeof redisRateLimitStore>, ReturnType<typeof redisRateLimitStore>];
       const now = Date.now();
       const answers = [await a.hit('f:1', rule, now), await b.hit('f:1', rule, now), await a.hit('f:1', rule, now), await b.hit('f:1', rule, now)];
-      assert.deepEqual(answers.map((x) => x.allowed), [true, true, true, false]);
-      assert.deepEqual(answers.map((x) => x.remaining), [2, 1, 0, 0]);
+      assert.deepEqual(
+        answers.map((x) => x.allowed),
+        [true, true, true, false],
+      );
+      assert.deepEqual(
+        answers.map((x) => x.remaining),
+        [2, 1, 0, 0],
+      );
       assert.ok(answers[3]!.retryMs > 4000 && answers[3]!.retryMs <= 5000, `retry in ${answers[3]!.retryMs} ms`);
       assert.equal(await raw.get(`${prefix}f:1`), '3', 'the refusal was not counted');
       const ttl = await raw.pTTL(`${prefix}f:1`);
@@ -91,7 +97,15 @@ function registerTests(): void {
   describe('rate limit on a Redis that goes away', { skip: hasServer || process.env.CI === 'true' ? false : 'redis-server is not installed' }, () => {
     it('fails app start-up clearly when Redis is not there', async () => {
       const port = await freePort();
-      const app = createApp({ useSessions: false, routes: [{ plugins: [rateLimit({ max: 1, store: redisRateLimitStore({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 500 }) })], routes: [['/x', () => json({})]] }] });
+      const app = createApp({
+        useSessions: false,
+        routes: [
+          {
+            plugins: [rateLimit({ max: 1, store: redisRateLimitStore({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 500 }) })],
+            routes: [['/x', () => json({})]],
+          },
+        ],
+      });
       await assert.rejects(app.start(), (err: Error & { code?: string }) => {
         assert.equal(err.code, 'NOVA_ERR_RATE_LIMIT_STORE_UNAVAILABLE');
         assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
@@ -124,7 +138,11 @@ function registerTests(): void {
           logger: { info: () => {}, warn: (...a: unknown[]) => logged.push(a), error: (...a: unknown[]) => logged.push(a) },
           routes: [
             { prefix: '/open', plugins: [rateLimit({ name: 'open', max: 2, store, logger })], routes: [['/', () => json({ ok: true })]] },
-            { prefix: '/closed', plugins: [rateLimit({ name: 'closed', max: 100, store, logger, onStoreError: 'refuse' })], routes: [['/', () => json({ ok: true })]] },
+            {
+              prefix: '/closed',
+              plugins: [rateLimit({ name: 'closed', max: 100, store, logger, onStoreError: 'refuse' })],
+              routes: [['/', () => json({ ok: true })]],
+            },
           ],
           port: 0,
           host: '127.0.0.1',

@@ -80,7 +80,5 @@ export function slidingRoll(counts: SlidingCounts | undefined, now: number, wind
 /** The answer for a fixed-window request: `count` after it, the window's end at `endsAt`. */
 export function fixedHit(count: number, endsAt: number, now: number, rule: RateLimitRule, allowed: boolean): RateLimitHit {
   const resetMs = Math.max(1, endsAt - now);
-  return allowed
-    ? { allowed, remaining: Math.max(0, rule.max - count), resetMs, retryMs: 0 }
-    : { allowed, remaining: 0, resetMs, retryMs: resetMs };
+  return allowed ? { allowed, remaining: Math.max(0, rule.max - count), resetMs, retryMs: 0 } : { allowed, remaining: 0, resetMs, retryMs: resetMs };
 }

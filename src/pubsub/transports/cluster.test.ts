@@ -42,12 +42,18 @@ async function runFixture(mode: string): Promise<Line[]> {
       }
     }
   }
-  const lines = out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
-  assert.ok(lines.some((l) => l.type === 'done'), `fixture ${mode} finished (stdout:\n${out}\nstderr:\n${err})`);
+  const lines = out
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Line);
+  assert.ok(
+    lines.some((l) => l.type === 'done'),
+    `fixture ${mode} finished (stdout:\n${out}\nstderr:\n${err})`,
+  );
   return lines;
 }
 
-it('relays every worker\'s messages to all 3 workers, in each publisher\'s order, before acknowledging', async () => {
+it("relays every worker's messages to all 3 workers, in each publisher's order, before acknowledging", async () => {
   const reports = (await runFixture('exchange')).filter((l) => l.type === 'report');
   assert.equal(reports.length, 3);
   const ids = reports.map((r) => r.worker as number);
@@ -56,7 +62,11 @@ it('relays every worker\'s messages to all 3 workers, in each publisher\'s order
     assert.equal(received.length, 300, `worker ${r.worker} got all 300 messages once`);
     for (const from of ids) {
       const expected = Array.from({ length: 100 }, (_, i) => `${from}:${i}`);
-      assert.deepEqual(received.filter((m) => m.startsWith(`${from}:`)), expected, `worker ${r.worker} got worker ${from}'s messages in order`);
+      assert.deepEqual(
+        received.filter((m) => m.startsWith(`${from}:`)),
+        expected,
+        `worker ${r.worker} got worker ${from}'s messages in order`,
+      );
     }
     assert.deepEqual(r.second, received, `the second transport in worker ${r.worker} got the same messages`);
     assert.deepEqual(r.lateOwn, [], 'each publish was seen by its own worker before it resolved');

@@ -46,7 +46,10 @@ await engineTransportScenarios({
       try {
         for (const bad of ['', 'has space', 'a..b', '.a', 'a.', 'a.*', 'a.>', 'tab\there']) {
           await rejectsWith(transport.publish(bad, 'x'), 'NOVA_ERR_CONFIG');
-          await rejectsWith(transport.subscribe(bad, () => {}), 'NOVA_ERR_CONFIG');
+          await rejectsWith(
+            transport.subscribe(bad, () => {}),
+            'NOVA_ERR_CONFIG',
+          );
         }
       } finally {
         await transport.stop();

@@ -67,7 +67,6 @@ function endpoints(servers: string[]): string {
     .join(', ');
 }
 
-
 class NatsTransport implements Transport {
   readonly name = 'nats';
   private readonly life = new StartOnce();
@@ -212,7 +211,12 @@ class NatsTransport implements Transport {
         }),
       ]);
     } catch (err) {
-      connecting.then((late) => late.close(), () => {}).catch(() => {}); // a connection that came too late
+      connecting
+        .then(
+          (late) => late.close(),
+          () => {},
+        )
+        .catch(() => {}); // a connection that came too late
       const detail = err instanceof Error && err.message !== '' ? ` (${this.scrub(err.message)})` : '';
       throw withCause(errors.pubsubUnavailable(`could not connect to NATS at ${this.where}${detail}`), err);
     } finally {
@@ -281,7 +285,10 @@ export function natsTransport(options: NatsTransportOptions = {}): Transport {
     if (v !== undefined && !(typeof v === 'number' && v > 0)) throw errors.config(`natsTransport.${name}`, 'must be a positive number');
   }
   const given = options.servers ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-  const servers = (Array.isArray(given) ? given : [given]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  const servers = (Array.isArray(given) ? given : [given])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (servers.length === 0) throw errors.config('natsTransport.servers', 'must name at least one server');
   return new NatsTransport(servers, options.connection as NatsConnection | undefined, options.connectTimeoutMs ?? 3000, options.ackTimeoutMs ?? 2000);
 }

@@ -57,7 +57,6 @@ function endpoint(url: string): string {
   }
 }
 
-
 interface ChannelEntry {
   handlers: Set<{ handler: Handler }>;
   listener: Listener;
@@ -184,7 +183,6 @@ class RedisTransport implements Transport {
       },
     );
   }
-
 
   private async connect(): Promise<void> {
     const { createClient } = await loadOptional<typeof import('redis')>('redis', 'the Redis transport');

@@ -42,8 +42,11 @@ describe('replicated memory store: the byte budget (maxStoreBytes)', () => {
       for (const id of fromPeer) await until(async () => (await a.getValue(id, 'v')) !== undefined, 'the peer write applied');
       assert.ok(a.bytes > 35_000, `node a holds ${a.bytes} bytes, past its budget of 20,000: convergence first`);
 
-      await assert.rejects(a.setValue(generateSessionId(), 'v', 1), (err: { code?: string; status?: number; message?: string }) =>
-        err.code === 'NOVA_ERR_SESSION_STORE_FULL' && err.status === 503 && /bytes/.test(err.message ?? ''));
+      await assert.rejects(
+        a.setValue(generateSessionId(), 'v', 1),
+        (err: { code?: string; status?: number; message?: string }) =>
+          err.code === 'NOVA_ERR_SESSION_STORE_FULL' && err.status === 503 && /bytes/.test(err.message ?? ''),
+      );
       await rejectsWith(a.bindUser(generateSessionId(), 'eve', {}), 'NOVA_ERR_SESSION_STORE_FULL');
       await rejectsWith(a.setValue(ada, 'v', 'x'.repeat(6000)), 'NOVA_ERR_SESSION_STORE_FULL');
       await rejectsWith(a.rotate(ada, generateSessionId()), 'NOVA_ERR_SESSION_STORE_FULL');
@@ -121,7 +124,9 @@ describe('replicated memory store: the byte budget (maxStoreBytes)', () => {
       assert.ok(held - empty > 10_000);
       await a.deleteValue(id);
       assert.ok(a.bytes - empty < 1000, `a tombstone is all that is left: ${a.bytes - empty} bytes`);
-      (a as unknown as { state: { drop(id: string): void } }).state.drop([...(a as unknown as { state: { records: Map<string, unknown> } }).state.records.keys()][0]!);
+      (a as unknown as { state: { drop(id: string): void } }).state.drop(
+        [...(a as unknown as { state: { records: Map<string, unknown> } }).state.records.keys()][0]!,
+      );
       assert.equal(a.bytes, empty);
     } finally {
       await a.stop();

@@ -243,7 +243,7 @@ export class CatchUp {
           done.add(peer);
           // It was catching up too and taught us something: those already done may lack it.
           if (result.received > 0 && !result.up && repeats < 2 * this.peers.size + 2) {
-            for (const p of done) if (p !== peer) (done.delete(p), todo.add(p), repeats++);
+            for (const p of done) if (p !== peer) done.delete(p), todo.add(p), repeats++;
           }
           continue;
         }
@@ -254,7 +254,8 @@ export class CatchUp {
         const grace = this.host.joinTimeoutMs + (this.host.knowsPeers() ? 2 * this.host.heartbeatMs : 0);
         if (waiting.length === 0 && (completed.size > 0 || now - started >= grace)) break; // caught up, or alone
         if (now - asked >= this.host.joinTimeoutMs) {
-          if (++asks === 4) this.host.warn(`still waiting for ${waiting.length} peer(s) it hears to answer its catch-up (${waiting.join(', ')}); not caught up until they do`);
+          if (++asks === 4)
+            this.host.warn(`still waiting for ${waiting.length} peer(s) it hears to answer its catch-up (${waiting.join(', ')}); not caught up until they do`);
           asked = now;
           await this.host.publish('sessions', { hello: true });
         }
@@ -345,7 +346,7 @@ export class CatchUp {
     let count = 0;
     for (const b of differ) {
       const n = this.digests.countIn(bits, b);
-      if (count > 0 && count + n > HASHES_PER_MESSAGE) (chunks.push([]), (count = 0));
+      if (count > 0 && count + n > HASHES_PER_MESSAGE) chunks.push([]), (count = 0);
       chunks[chunks.length - 1]!.push(b);
       count += n;
     }
@@ -396,8 +397,13 @@ export class CatchUp {
     if (sum.full) {
       if (this.fulls.has(from)) return;
       this.fulls.add(from);
-      const all = this.send(channel, this.host.state.revocations.wire(), this.host.state.wire()).then(() => this.host.publish(channel, { synced: { k: sum.k, up: this.up } }));
-      this.background(all.finally(() => this.fulls.delete(from)), 'a state transfer');
+      const all = this.send(channel, this.host.state.revocations.wire(), this.host.state.wire()).then(() =>
+        this.host.publish(channel, { synced: { k: sum.k, up: this.up } }),
+      );
+      this.background(
+        all.finally(() => this.fulls.delete(from)),
+        'a state transfer',
+      );
       return;
     }
     await this.digests.refresh();

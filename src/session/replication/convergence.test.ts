@@ -69,12 +69,18 @@ const BINDING = ' binding';
 function model(log: Op[]): Map<string, Record<string, string>> {
   const stampOf = (op: Op) => {
     switch (op[0]) {
-      case 's': return { t: op[4], n: op[5] };
-      case 'k': return { t: op[2], n: op[3] };
-      case 'r': return { t: op[3], n: op[4] };
-      case 'b': return { t: op[2][5], n: op[2][6] };
-      case 'x': return { t: op[3], n: op[4] };
-      default: return { t: 0, n: '' };
+      case 's':
+        return { t: op[4], n: op[5] };
+      case 'k':
+        return { t: op[2], n: op[3] };
+      case 'r':
+        return { t: op[3], n: op[4] };
+      case 'b':
+        return { t: op[2][5], n: op[2][6] };
+      case 'x':
+        return { t: op[3], n: op[4] };
+      default:
+        return { t: 0, n: '' };
     }
   };
   const ops = log.filter((op) => op[0] !== 'u').sort((a, b) => compareStamps(stampOf(a), stampOf(b)));
@@ -112,8 +118,7 @@ function model(log: Op[]): Map<string, Record<string, string>> {
     else if (op[0] === 'x') {
       const [, userId, except] = op;
       for (const [id, r] of store) if (r.bound.some(([u, h]) => u === userId && h !== except)) kill(id);
-    }
-    else if (op[0] === 'r') {
+    } else if (op[0] === 'r') {
       const [, oldId, newId, , , , , fields] = op;
       for (const [key, text, t, n] of fields) set(oldId, key, text, t, n);
       const old = get(oldId);
@@ -123,7 +128,8 @@ function model(log: Op[]): Map<string, Record<string, string>> {
       else {
         for (const [key, f] of old.fields) set(newId, key, f.text, f.t, f.n);
         if (old.binding !== undefined) {
-          if (target.binding === undefined || compareStamps({ t: target.binding[5], n: target.binding[6] }, { t: old.binding[5], n: old.binding[6] }) < 0) target.binding = old.binding;
+          if (target.binding === undefined || compareStamps({ t: target.binding[5], n: target.binding[6] }, { t: old.binding[5], n: old.binding[6] }) < 0)
+            target.binding = old.binding;
           target.bound.push(...old.bound);
         }
       }
@@ -163,7 +169,8 @@ function canonical(records: RecordWire[]): string[] {
 function liveView(records: RecordWire[]): Map<string, Record<string, string>> {
   const out = new Map<string, Record<string, string>>();
   for (const [id, , , fields, killed, movedTo, binding] of records) {
-    if (killed === 0 && movedTo.length === 0) out.set(id, withBinding(visible(fields.map(([k, text]) => [k, { text }] as [string, { text: string | null }])), binding));
+    if (killed === 0 && movedTo.length === 0)
+      out.set(id, withBinding(visible(fields.map(([k, text]) => [k, { text }] as [string, { text: string | null }])), binding));
   }
   return out;
 }
@@ -172,7 +179,10 @@ function liveView(records: RecordWire[]): Map<string, Record<string, string>> {
  * `lossy`: messages are also dropped, and the nodes resync at the end. Without loss no resync is
  * run, so the edits alone must converge (a resync would hide a bug in applying them).
  */
-async function runSeed(seed: number, lossy: boolean): Promise<{ ops: number; live: number; dead: number; binds: number; revokes: number; partitions: number; fenced: number }> {
+async function runSeed(
+  seed: number,
+  lossy: boolean,
+): Promise<{ ops: number; live: number; dead: number; binds: number; revokes: number; partitions: number; fenced: number }> {
   const rand = random(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
   const bus = inProcessBus();
@@ -216,7 +226,13 @@ async function runSeed(seed: number, lossy: boolean): Promise<{ ops: number; liv
   let revokes = 0;
   // Fenced, unacknowledged and "could not confirm" are refusals, not wrong answers: what was
   // applied anyway is on the wire log and reaches everyone by catch-up.
-  const expected = new Set(['NOVA_ERR_SESSION_GONE', 'NOVA_ERR_SESSION_ID_INVALID', 'NOVA_ERR_SESSION_NODE_FENCED', 'NOVA_ERR_SESSION_NOT_CAUGHT_UP', 'NOVA_ERR_PUBSUB_UNAVAILABLE']);
+  const expected = new Set([
+    'NOVA_ERR_SESSION_GONE',
+    'NOVA_ERR_SESSION_ID_INVALID',
+    'NOVA_ERR_SESSION_NODE_FENCED',
+    'NOVA_ERR_SESSION_NOT_CAUGHT_UP',
+    'NOVA_ERR_PUBSUB_UNAVAILABLE',
+  ]);
 
   for (let step = 0; step < STEPS; ) {
     // At least one partition per run, a quarter of the way in; others at random.
@@ -233,7 +249,7 @@ async function runSeed(seed: number, lossy: boolean): Promise<{ ops: number; liv
       // Mostly recent ids, so edits, rotations and deletes of one session often race each other.
       const id = rand() < 0.1 ? (ids.push(generateSessionId()), ids[ids.length - 1]!) : rand() < 0.8 ? pick(ids.slice(-6)) : pick(ids);
       const r = rand();
-      if (r < 0.40) work.push(node.setValue(id, pick(keys), Math.floor(rand() * 1000)));
+      if (r < 0.4) work.push(node.setValue(id, pick(keys), Math.floor(rand() * 1000)));
       else if (r < 0.48) work.push(node.deleteValue(id, pick(keys)));
       else if (r < 0.54) work.push(node.deleteValue(id));
       else if (r < 0.64) {
@@ -311,7 +327,9 @@ describe('replication converges under delay, reordering, duplication, loss and p
       assert.ok(dead > 0, 'the run ended sessions (logout, rotation or expiry)');
       assert.ok(partitions > 0, 'the run cut a node off');
       assert.ok(fenced > 0, 'a partition outlasted the lease, and the fenced node was checked');
-      t.diagnostic(`${ops} ops issued (${binds} binds, ${revokes} revoke-alls), ${partitions} partition(s), ${fenced} past the lease, ${live} live sessions, ${dead} tombstones`);
+      t.diagnostic(
+        `${ops} ops issued (${binds} binds, ${revokes} revoke-alls), ${partitions} partition(s), ${fenced} past the lease, ${live} live sessions, ${dead} tombstones`,
+      );
     });
   }
 });

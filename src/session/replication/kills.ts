@@ -117,7 +117,8 @@ export class Kills {
       if (this.o.lease.isLive(node)) continue;
       // Its silence proves it fenced only if ours does not come from being cut off ourselves.
       if (this.o.partition === 'serve-stale') return p.settle(unconfirmed('a peer stopped answering before it confirmed'));
-      if (!this.o.lease.holds()) return p.settle(errors.sessionNodeFenced('this node lost its lease before every peer confirmed a logout; it goes out when the node is back'));
+      if (!this.o.lease.holds())
+        return p.settle(errors.sessionNodeFenced('this node lost its lease before every peer confirmed a logout; it goes out when the node is back'));
       p.waiting.delete(node);
     }
     if (p.waiting.size === 0) return p.settle();
@@ -143,5 +144,7 @@ export class Kills {
 }
 
 function unconfirmed(why: string): NovaError {
-  return errors.sessionNodeFenced(`a logout cannot be confirmed cluster-wide: ${why} (partition: 'serve-stale'); it was recorded and goes out when they are back`);
+  return errors.sessionNodeFenced(
+    `a logout cannot be confirmed cluster-wide: ${why} (partition: 'serve-stale'); it was recorded and goes out when they are back`,
+  );
 }

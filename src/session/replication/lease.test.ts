@@ -9,11 +9,13 @@ import { replicatedStore } from './store.js';
 
 const SECRET = 'replication-lease-secret-0123456789abcdef';
 
-
 /** Whether `promise` is still pending after `ms`. */
 async function pendingAfter(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let done = false;
-  promise.then(() => (done = true), () => (done = true));
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
   await sleep(ms);
   return !done;
 }

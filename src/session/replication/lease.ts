@@ -166,7 +166,9 @@ export class Lease {
   async settle(ms: number): Promise<void> {
     if (await this.whenCaughtUp(ms)) return;
     this.check(); // fenced meanwhile: say that
-    throw errors.sessionNotCaughtUp('this node is catching up with the cluster (it reconnected or lost messages), and what it holds may lack a logout made meanwhile');
+    throw errors.sessionNotCaughtUp(
+      'this node is catching up with the cluster (it reconnected or lost messages), and what it holds may lack a logout made meanwhile',
+    );
   }
 
   readiness(): StoreReadiness {

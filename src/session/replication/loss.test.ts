@@ -6,7 +6,6 @@ import { generateSessionId } from '../id.js';
 import { nodes, sleep, waitFor, type Node } from '../../../test/helpers/replica-nodes.js';
 import { Sequences } from './sequence.js';
 
-
 /** What a read answers: the value, or the error code. */
 const read = (n: Node, id: string) => n.store.getValue(id, 'user').catch((err: { code: string }) => err.code);
 
@@ -118,7 +117,10 @@ describe('replicated store: messages lost while the lease holds', () => {
     seq.forget('p'); // a peer that left: its numbers start afresh
     seq.data('p', 1);
     seq.data('p', 10_000); // too wide to wait for
-    assert.deepEqual(losses, [['p', 1], ['p', 9_998]]);
+    assert.deepEqual(losses, [
+      ['p', 1],
+      ['p', 9_998],
+    ]);
     seq.clear();
   });
 });

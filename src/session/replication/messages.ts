@@ -62,8 +62,18 @@ export function isOp(v: unknown): v is Op {
       return v.length === 5 && str(v[1]) && num(v[2]) && str(v[3]) && num(v[4]);
     case 'r':
       return (
-        v.length === 10 && str(v[1]) && str(v[2]) && num(v[3]) && str(v[4]) && num(v[5]) && num(v[6]) &&
-        Array.isArray(v[7]) && v[7].every(isFieldWire) && (v[8] === null || isBindingWire(v[8])) && Array.isArray(v[9]) && v[9].every(isFactWire)
+        v.length === 10 &&
+        str(v[1]) &&
+        str(v[2]) &&
+        num(v[3]) &&
+        str(v[4]) &&
+        num(v[5]) &&
+        num(v[6]) &&
+        Array.isArray(v[7]) &&
+        v[7].every(isFieldWire) &&
+        (v[8] === null || isBindingWire(v[8])) &&
+        Array.isArray(v[9]) &&
+        v[9].every(isFactWire)
       );
     case 'u':
       return v.length === 3 && str(v[1]) && num(v[2]);
@@ -94,8 +104,18 @@ export function isRevocationWire(v: unknown): v is RevocationWire {
 
 export function isRecordWire(v: unknown): v is RecordWire {
   return (
-    Array.isArray(v) && v.length === 8 && str(v[0]) && num(v[1]) && num(v[2]) &&
-    Array.isArray(v[3]) && v[3].every(isFieldWire) && (v[4] === 0 || v[4] === 1) && Array.isArray(v[5]) && v[5].every(str) &&
-    (v[6] === null || isBindingWire(v[6])) && Array.isArray(v[7]) && v[7].every(isFactWire)
+    Array.isArray(v) &&
+    v.length === 8 &&
+    str(v[0]) &&
+    num(v[1]) &&
+    num(v[2]) &&
+    Array.isArray(v[3]) &&
+    v[3].every(isFieldWire) &&
+    (v[4] === 0 || v[4] === 1) &&
+    Array.isArray(v[5]) &&
+    v[5].every(str) &&
+    (v[6] === null || isBindingWire(v[6])) &&
+    Array.isArray(v[7]) &&
+    v[7].every(isFactWire)
   );
 }

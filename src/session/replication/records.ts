@@ -53,7 +53,16 @@ export type BindingWire = [userId: string, handle: string, boundAt: number, user
 /** A field on the wire: `[key, text, t, n]`. */
 export type FieldWire = [key: string, text: string | null, t: number, n: string];
 /** A session in a state transfer: `[id, created, lastSeen, fields, killed, movedTo, binding, facts]`. */
-export type RecordWire = [id: string, created: number, lastSeen: number, fields: FieldWire[], killed: 0 | 1, movedTo: string[], binding: BindingWire | null, facts: FactWire[]];
+export type RecordWire = [
+  id: string,
+  created: number,
+  lastSeen: number,
+  fields: FieldWire[],
+  killed: 0 | 1,
+  movedTo: string[],
+  binding: BindingWire | null,
+  facts: FactWire[],
+];
 
 export function isLive(record: SessionRecord): boolean {
   return !record.killed && record.movedTo === undefined;
@@ -61,7 +70,16 @@ export function isLive(record: SessionRecord): boolean {
 
 export function toWire(r: SessionRecord): RecordWire {
   const fields = [...r.fields].map(([key, f]): FieldWire => [key, f.text, f.t, f.n]);
-  return [r.id, r.created, r.lastSeen, fields, r.killed ? 1 : 0, r.movedTo ?? [], r.binding === undefined ? null : [...r.binding], r.facts.map((f): FactWire => [...f])];
+  return [
+    r.id,
+    r.created,
+    r.lastSeen,
+    fields,
+    r.killed ? 1 : 0,
+    r.movedTo ?? [],
+    r.binding === undefined ? null : [...r.binding],
+    r.facts.map((f): FactWire => [...f]),
+  ];
 }
 
 /** Only legitimate nodes send touches, for sessions that exist; this only bounds a backlog. */
@@ -136,7 +154,19 @@ export class ReplicaState {
   kill(id: string, created: number, depth = 0): void {
     let record = this.records.get(id);
     if (record === undefined) {
-      record = { id, created, lastSeen: created, diedAt: this.now(), fields: new Map(), killed: true, movedTo: undefined, bytes: 0, binding: undefined, facts: [], heap: 0 };
+      record = {
+        id,
+        created,
+        lastSeen: created,
+        diedAt: this.now(),
+        fields: new Map(),
+        killed: true,
+        movedTo: undefined,
+        bytes: 0,
+        binding: undefined,
+        facts: [],
+        heap: 0,
+      };
       this.records.set(id, record);
       this.bytes += RECORD_BYTES;
       this.changed(id);
@@ -158,7 +188,16 @@ export class ReplicaState {
   }
 
   /** `oldId`'s keys (the rotating node's view plus anything else known here) move to `newId`. */
-  rotate(oldId: string, newId: string, fields: readonly FieldWire[], created: number, lastSeen: number, binding: BindingWire | null = null, facts: readonly FactWire[] = [], depth = 0): void {
+  rotate(
+    oldId: string,
+    newId: string,
+    fields: readonly FieldWire[],
+    created: number,
+    lastSeen: number,
+    binding: BindingWire | null = null,
+    facts: readonly FactWire[] = [],
+    depth = 0,
+  ): void {
     // Ids are fresh when rotated to, so a rotation that closes a loop (X→Y, Y→X) can only come
     // from a broken node; following it would never end.
     if (this.reaches(newId, oldId)) return;
@@ -275,7 +314,7 @@ export class ReplicaState {
     let excess = this.records.size - this.live - max;
     for (const record of this.records.values()) {
       if (excess <= 0) return;
-      if (!isLive(record)) (this.drop(record.id), excess--);
+      if (!isLive(record)) this.drop(record.id), excess--;
     }
   }
 
@@ -307,7 +346,19 @@ export class ReplicaState {
     if (record === undefined) {
       const touched = this.early.get(id);
       if (touched !== undefined) this.early.delete(id);
-      record = { id, created, lastSeen: Math.max(lastSeen, touched ?? 0), diedAt: 0, fields: new Map(), killed: false, movedTo: undefined, bytes: 0, binding: undefined, facts: [], heap: 0 };
+      record = {
+        id,
+        created,
+        lastSeen: Math.max(lastSeen, touched ?? 0),
+        diedAt: 0,
+        fields: new Map(),
+        killed: false,
+        movedTo: undefined,
+        bytes: 0,
+        binding: undefined,
+        facts: [],
+        heap: 0,
+      };
       this.records.set(id, record);
       this.live++;
       this.bytes += RECORD_BYTES;

@@ -81,7 +81,7 @@ export class Sequences {
     const s = this.sender(sender, q);
     if (s === undefined) return;
     if (q <= s.high) {
-      if (s.missing.delete(q) && s.missing.size === 0) (clearTimeout(s.timer), (s.timer = undefined));
+      if (s.missing.delete(q) && s.missing.size === 0) clearTimeout(s.timer), (s.timer = undefined);
       return;
     }
     this.hole(sender, s, s.high + 1, q - 1);

@@ -104,7 +104,10 @@ describe('replicated memory store', () => {
   });
 
   it('refuses to start without a usable secret', () => {
-    assert.throws(() => replicatedStore({ transport: inProcessBus().transport(), secret: 'short' }), { code: 'NOVA_ERR_CONFIG', message: /cluster secret of at least 32 bytes/ });
+    assert.throws(() => replicatedStore({ transport: inProcessBus().transport(), secret: 'short' }), {
+      code: 'NOVA_ERR_CONFIG',
+      message: /cluster secret of at least 32 bytes/,
+    });
   });
 
   it('expiry on one node ends the session on every node', async () => {

@@ -15,7 +15,15 @@ import { Bus } from '../../pubsub/bus.js';
 import type { Unsubscribe } from '../../pubsub/transport.js';
 import { hashSessionId } from '../id-hash.js';
 import { ownCopy } from '../stores/memory-bytes.js';
-import { checkStoreOptions, encodeSessionValue, entryBytes, storeUnavailable, type CheckedStoreOptions, type SessionStoreOptions, type StoreReadiness } from '../store.js';
+import {
+  checkStoreOptions,
+  encodeSessionValue,
+  entryBytes,
+  storeUnavailable,
+  type CheckedStoreOptions,
+  type SessionStoreOptions,
+  type StoreReadiness,
+} from '../store.js';
 import type { SessionMeta, SessionOwner, UserSessionInfo } from '../users.js';
 import { ReadBarrier } from './barrier.js';
 import { batches } from './batches.js';
@@ -27,7 +35,17 @@ import { isOp, type Message, type Op } from './messages.js';
 import { Sequences } from './sequence.js';
 import { fieldBytes, RECORD_BYTES } from './record-bytes.js';
 import { isLive, ReplicaState, type FieldWire, type RecordWire, type SessionRecord } from './records.js';
-import { appSecrets, checkId, checkTimings, hashOf, notCaughtUp, type AppSecretsHook, type ReplicatedSessionStore, type ReplicatedStoreOptions, type ReplicationSettings } from './types.js';
+import {
+  appSecrets,
+  checkId,
+  checkTimings,
+  hashOf,
+  notCaughtUp,
+  type AppSecretsHook,
+  type ReplicatedSessionStore,
+  type ReplicatedStoreOptions,
+  type ReplicationSettings,
+} from './types.js';
 import { UserSessions, type StoreCore } from './user-sessions.js';
 
 export type { ReplicatedSessionStore, ReplicatedStoreOptions } from './types.js';
@@ -512,7 +530,8 @@ class ReplicatedStore implements ReplicatedSessionStore, StoreCore, AppSecretsHo
     if (Array.isArray(message.ops)) {
       for (const op of message.ops) if (isOp(op)) this.apply(op);
       // A kill: say so once applied, so the issuer's logout can complete (kills.ts).
-      if (!direct && typeof message.confirm === 'number') this.background(this.bus.publish(`sessions.${from}`, { applied: message.confirm } satisfies Message), 'confirming a logout');
+      if (!direct && typeof message.confirm === 'number')
+        this.background(this.bus.publish(`sessions.${from}`, { applied: message.confirm } satisfies Message), 'confirming a logout');
     } else if (direct && typeof message.applied === 'number') {
       this.kills.applied(message.applied, from);
     } else if (message.bye === true && !direct) {

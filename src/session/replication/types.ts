@@ -103,7 +103,12 @@ export function checkId(id: string): void {
 
 /** The options a store runs with: every timing filled in and checked. */
 export type ReplicationSettings = ReplicatedStoreOptions &
-  Required<Pick<ReplicatedStoreOptions, 'joinTimeoutMs' | 'barrierTimeoutMs' | 'sweepIntervalMs' | 'repairDelayMs' | 'leaseMs' | 'heartbeatMs' | 'driftMs' | 'partition'>>;
+  Required<
+    Pick<
+      ReplicatedStoreOptions,
+      'joinTimeoutMs' | 'barrierTimeoutMs' | 'sweepIntervalMs' | 'repairDelayMs' | 'leaseMs' | 'heartbeatMs' | 'driftMs' | 'partition'
+    >
+  >;
 
 /**
  * Fill in the defaults and refuse timings that cannot work.
@@ -128,7 +133,10 @@ export function checkTimings(options: ReplicatedStoreOptions): ReplicationSettin
   return { ...options, ...timing, driftMs: options.driftMs ?? 500, partition: options.partition ?? 'fence' };
 }
 
-type Timings = Pick<ReplicatedStoreOptions, 'joinTimeoutMs' | 'barrierTimeoutMs' | 'sweepIntervalMs' | 'repairDelayMs' | 'leaseMs' | 'heartbeatMs' | 'driftMs' | 'partition'>;
+type Timings = Pick<
+  ReplicatedStoreOptions,
+  'joinTimeoutMs' | 'barrierTimeoutMs' | 'sweepIntervalMs' | 'repairDelayMs' | 'leaseMs' | 'heartbeatMs' | 'driftMs' | 'partition'
+>;
 
 /**
  * The first timing that cannot work, by option name (`leaseMs`…), or undefined; also used by
@@ -155,7 +163,8 @@ export function timingProblem(options: Timings): { key: string; message: string 
   // A lease must see several heartbeats, or one late heartbeat fences a healthy node.
   if (timing.heartbeatMs * 2 > leaseMs) return { key: 'heartbeatMs', message: 'must be at most half of leaseMs' };
   const driftMs = options.driftMs ?? 500;
-  if (!(typeof driftMs === 'number' && driftMs >= 0 && Number.isFinite(driftMs))) return { key: 'driftMs', message: 'must be zero or a positive number of milliseconds' };
+  if (!(typeof driftMs === 'number' && driftMs >= 0 && Number.isFinite(driftMs)))
+    return { key: 'driftMs', message: 'must be zero or a positive number of milliseconds' };
   const partition = options.partition ?? 'fence';
   if (partition !== 'fence' && partition !== 'serve-stale') return { key: 'partition', message: "must be 'fence' or 'serve-stale'" };
   return undefined;

@@ -42,7 +42,10 @@ describe('UserSessions.bindUser', () => {
     process.on('unhandledRejection', onUnhandled);
     try {
       const users = new UserSessions(expiringCore(1));
-      await assert.rejects(users.bindUser(generateSessionId(), 'ada', {}), (err: { code?: string }) => err.code === 'NOVA_ERR_SESSION_NODE_FENCED' || err.code === 'NOVA_ERR_PUBSUB_UNAVAILABLE');
+      await assert.rejects(
+        users.bindUser(generateSessionId(), 'ada', {}),
+        (err: { code?: string }) => err.code === 'NOVA_ERR_SESSION_NODE_FENCED' || err.code === 'NOVA_ERR_PUBSUB_UNAVAILABLE',
+      );
       // The publish is refused 10 ms later: give an unhandled rejection the time to show.
       await new Promise((r) => setTimeout(r, 50));
     } finally {

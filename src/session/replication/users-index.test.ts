@@ -25,7 +25,12 @@ describe('revocations and facts', () => {
   });
 
   it('kills the same facts whatever order the revocations arrive in, ties included', () => {
-    const all: RevocationWire[] = [['ada', 100, 'h1'], ['ada', 100, 'h2'], ['ada', 200, 'h1'], ['ada', 150, '']];
+    const all: RevocationWire[] = [
+      ['ada', 100, 'h1'],
+      ['ada', 100, 'h2'],
+      ['ada', 200, 'h1'],
+      ['ada', 150, ''],
+    ];
     const facts: FactWire[] = [];
     for (const b of [50, 100, 120, 170, 250]) for (const h of ['h1', 'h2', 'h3']) facts.push(['ada', b, h]);
     // The rule, on the whole set: a fact dies when some revocation after it excepts another handle.
@@ -33,24 +38,41 @@ describe('revocations and facts', () => {
     for (const order of orders(all)) {
       const r = new Revocations();
       for (const x of order) r.add(x);
-      assert.deepEqual(facts.map((f) => r.kills(f)), expected, JSON.stringify(order));
+      assert.deepEqual(
+        facts.map((f) => r.kills(f)),
+        expected,
+        JSON.stringify(order),
+      );
     }
   });
 
   it('a record keeps, per user, the facts that decide, in any order', () => {
-    const all: FactWire[] = [['ada', 90, 'h2'], ['ada', 50, 'h1'], ['ada', 70, 'h1'], ['ada', 60, 'h3'], ['bob', 10, 'h9']];
+    const all: FactWire[] = [
+      ['ada', 90, 'h2'],
+      ['ada', 50, 'h1'],
+      ['ada', 70, 'h1'],
+      ['ada', 60, 'h3'],
+      ['bob', 10, 'h9'],
+    ];
     const results = orders(all).map((order) => {
       const facts: FactWire[] = [];
       for (const f of order) addFact(facts, f);
       return JSON.stringify([...facts].sort());
     });
     assert.equal(new Set(results).size, 1);
-    assert.deepEqual(JSON.parse(results[0]!), [['ada', 50, 'h1'], ['ada', 60, 'h3'], ['bob', 10, 'h9']]);
+    assert.deepEqual(JSON.parse(results[0]!), [
+      ['ada', 50, 'h1'],
+      ['ada', 60, 'h3'],
+      ['bob', 10, 'h9'],
+    ]);
     // The kept facts decide like all of them: a revoke at 65 excepting h1 (whose earliest fact is
     // kept) is caught by h3 at 60, the earliest fact of another handle, which is kept too.
     const r = new Revocations();
     r.add(['ada', 65, 'h1']);
     const kept = JSON.parse(results[0]!) as FactWire[];
-    assert.equal(kept.some((f) => r.kills(f)), all.some((f) => r.kills(f)));
+    assert.equal(
+      kept.some((f) => r.kills(f)),
+      all.some((f) => r.kills(f)),
+    );
   });
 });

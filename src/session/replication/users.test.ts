@@ -32,7 +32,12 @@ function node(bus: InProcessBus, frames?: string[], lease?: { leaseMs: number; d
   return replicatedStore({ transport, secret: SECRET, joinTimeoutMs: 20, ...lease });
 }
 
-async function cluster(count: number, options: SessionStoreOptions = OPTIONS, frames?: string[], lease?: { leaseMs: number; driftMs: number }): Promise<{ bus: InProcessBus; nodes: ReplicatedSessionStore[] }> {
+async function cluster(
+  count: number,
+  options: SessionStoreOptions = OPTIONS,
+  frames?: string[],
+  lease?: { leaseMs: number; driftMs: number },
+): Promise<{ bus: InProcessBus; nodes: ReplicatedSessionStore[] }> {
   const bus = inProcessBus();
   const nodes: ReplicatedSessionStore[] = [];
   for (let i = 0; i < count; i++) {
@@ -50,7 +55,7 @@ const stopAll = async (nodes: ReplicatedSessionStore[]) => {
 const downOf = (n: ReplicatedSessionStore) => (n as unknown as { bus: { options: { transport: Transport } } }).bus.options.transport;
 
 describe('replicated memory store: hashed ids', () => {
-  it('no raw id in any frame it sends (ops, state transfer, pings) nor in any node\'s memory', async () => {
+  it("no raw id in any frame it sends (ops, state transfer, pings) nor in any node's memory", async () => {
     const frames: string[] = [];
     const { bus, nodes } = await cluster(2, OPTIONS, frames);
     const [a, b] = nodes as [ReplicatedSessionStore, ReplicatedSessionStore];
@@ -76,7 +81,11 @@ describe('replicated memory store: hashed ids', () => {
     const everything = [...frames, ...[a, b, late].map((n) => JSON.stringify(n.dump()))].join('\n');
     for (const id of ids) assert.ok(!everything.includes(id), 'a raw id was sent or kept');
     // The frames do carry the sessions, by hash: the check above looked at the right traffic.
-    for (const id of [s1, rotated, s2, s3, s4]) assert.ok(frames.some((f) => f.includes(hashSessionId(id))), 'sessions travel by hash');
+    for (const id of [s1, rotated, s2, s3, s4])
+      assert.ok(
+        frames.some((f) => f.includes(hashSessionId(id))),
+        'sessions travel by hash',
+      );
     assert.ok(frames.some((f) => f.includes('"records"')) && frames.some((f) => f.includes('"ping"')));
     await stopAll([a, b, late]);
   });
@@ -94,7 +103,10 @@ describe('replicated memory store: sessions per user', () => {
     assert.equal(await a.revokeUserSessions('ada', handle), 2);
     await settle();
     for (const n of nodes) {
-      assert.deepEqual((await n.listUserSessions('ada')).map((x) => x.handle), [handle]);
+      assert.deepEqual(
+        (await n.listUserSessions('ada')).map((x) => x.handle),
+        [handle],
+      );
       assert.equal(await n.userOf(other1), undefined);
       assert.equal(await n.userOf(other2), undefined);
       await assert.rejects(n.setValue(other2, 'k', 1), { code: 'NOVA_ERR_SESSION_GONE' });
@@ -170,7 +182,8 @@ describe('replicated memory store: sessions per user', () => {
     await a.deleteValue(s2);
     await settle();
     for (const n of nodes) assert.equal(n.indexedUsers, 0);
-    const stamps = (n: ReplicatedSessionStore) => [...(n as unknown as { state: { revocations: { wire(): Iterable<unknown> } } }).state.revocations.wire()].length;
+    const stamps = (n: ReplicatedSessionStore) =>
+      [...(n as unknown as { state: { revocations: { wire(): Iterable<unknown> } } }).state.revocations.wire()].length;
     assert.equal(stamps(b), 1, 'the stamp is kept while a session bound before it could live');
     t += OPTIONS.absoluteTimeoutMs + 1;
     b.expireNow();

@@ -14,8 +14,13 @@ async function fakeClockStore(options: Partial<SessionStoreOptions> = {}, tuning
   let t = 1_700_000_000_000;
   const store = memoryStore({ sweepIntervalMs: 1_000_000_000, ...tuning });
   await store.start({
-    idleTimeoutMs: 10 * SECOND, absoluteTimeoutMs: 30 * SECOND, touchIntervalMs: SECOND,
-    maxSessionBytes: 64 * 1024, maxSessions: 100_000, now: () => t, ...options,
+    idleTimeoutMs: 10 * SECOND,
+    absoluteTimeoutMs: 30 * SECOND,
+    touchIntervalMs: SECOND,
+    maxSessionBytes: 64 * 1024,
+    maxSessions: 100_000,
+    now: () => t,
+    ...options,
   });
   return { store, advance: (ms: number) => void (t += ms) };
 }
@@ -126,8 +131,11 @@ describe('memory store: the byte budget (maxStoreBytes)', () => {
       await store.bindUser(id, id === a ? 'ada' : 'bob', {});
     }
     const full = store.bytes;
-    await assert.rejects(store.setValue(a, 'v', value(6000)), (err: { code?: string; status?: number; message?: string }) =>
-      err.code === 'NOVA_ERR_SESSION_STORE_FULL' && err.status === 503 && /\(12000 bytes\)/.test(err.message ?? ''));
+    await assert.rejects(
+      store.setValue(a, 'v', value(6000)),
+      (err: { code?: string; status?: number; message?: string }) =>
+        err.code === 'NOVA_ERR_SESSION_STORE_FULL' && err.status === 503 && /\(12000 bytes\)/.test(err.message ?? ''),
+    );
     await rejectsWith(store.setValue(a, 'other', value(2000)), 'NOVA_ERR_SESSION_STORE_FULL');
     await rejectsWith(store.setValue(generateSessionId(), 'v', 1), 'NOVA_ERR_SESSION_STORE_FULL');
     await rejectsWith(store.bindUser(generateSessionId(), 'eve', {}), 'NOVA_ERR_SESSION_STORE_FULL');

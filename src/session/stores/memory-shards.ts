@@ -11,7 +11,7 @@ const SHARDS = 256;
 function shardOf(id: string): number {
   // Fibonacci hashing of the first three characters: ids are random, so three are plenty (shards
   // of a million ids measured 3.7k-4.1k entries; two characters gave 3.0k-5.2k).
-  const head = (id.charCodeAt(0) | 0) | ((id.charCodeAt(1) | 0) << 8) | ((id.charCodeAt(2) | 0) << 16);
+  const head = id.charCodeAt(0) | 0 | ((id.charCodeAt(1) | 0) << 8) | ((id.charCodeAt(2) | 0) << 16);
   return Math.imul(head, 0x9e3779b1) >>> 24;
 }
 

@@ -18,8 +18,13 @@ async function fakeClockStore(options: Partial<SessionStoreOptions> = {}, tuning
   let t = 1_700_000_000_000;
   const store = memoryStore({ sweepIntervalMs: 1_000_000_000, ...tuning });
   await store.start({
-    idleTimeoutMs: 10 * SECOND, absoluteTimeoutMs: 30 * SECOND, touchIntervalMs: SECOND,
-    maxSessionBytes: 1024, maxSessions: 100_000, now: () => t, ...options,
+    idleTimeoutMs: 10 * SECOND,
+    absoluteTimeoutMs: 30 * SECOND,
+    touchIntervalMs: SECOND,
+    maxSessionBytes: 1024,
+    maxSessions: 100_000,
+    now: () => t,
+    ...options,
   });
   return { store, advance: (ms: number) => void (t += ms) };
 }
@@ -44,8 +49,11 @@ describe('memory store: size cap (maxSessions)', () => {
     const { store } = await fakeClockStore({ maxSessions: 3 });
     const ids = await fill(store, 3);
     for (const [i, id] of ids.entries()) await store.bindUser(id, `user${i}`, {});
-    await assert.rejects(store.setValue(generateSessionId(), 'k', 1), (err: { code?: string; status?: number; message?: string }) =>
-      err.code === 'NOVA_ERR_SESSION_STORE_FULL' && err.status === 503 && /\(3 sessions\)/.test(err.message ?? ''));
+    await assert.rejects(
+      store.setValue(generateSessionId(), 'k', 1),
+      (err: { code?: string; status?: number; message?: string }) =>
+        err.code === 'NOVA_ERR_SESSION_STORE_FULL' && err.status === 503 && /\(3 sessions\)/.test(err.message ?? ''),
+    );
     await rejectsWith(store.bindUser(generateSessionId(), 'user9', {}), 'NOVA_ERR_SESSION_STORE_FULL');
     for (const id of ids) assert.equal(await store.getValue(id, 'k'), 1);
     await store.setValue(ids[0]!, 'more', 2); // existing sessions can still be written
@@ -146,10 +154,14 @@ describe('memory store: sweeping', () => {
     await fill(store, n);
     advance(31 * SECOND);
     const seen = new Set<number>();
-    await until(() => {
-      seen.add(store.liveSessions);
-      return store.liveSessions === 0;
-    }, 'all swept', 20_000);
+    await until(
+      () => {
+        seen.add(store.liveSessions);
+        return store.liveSessions === 0;
+      },
+      'all swept',
+      20_000,
+    );
     const partial = [...seen].filter((v) => v > 0 && v < n);
     assert.ok(partial.length >= 2, `saw intermediate counts: ${partial.length}`);
     await store.stop();
@@ -173,8 +185,10 @@ describe('memory store: sweeping', () => {
     advance(100 * SECOND);
     await new Promise((resolve) => setTimeout(resolve, 60));
     assert.equal(store.size, 10);
-    await assert.rejects(store.getValue(generateSessionId(), 'k'), (err: { code?: string; status?: number }) =>
-      err.code === 'NOVA_ERR_SESSION_STORE_UNAVAILABLE' && err.status === 503);
+    await assert.rejects(
+      store.getValue(generateSessionId(), 'k'),
+      (err: { code?: string; status?: number }) => err.code === 'NOVA_ERR_SESSION_STORE_UNAVAILABLE' && err.status === 503,
+    );
   });
 
   it('does not keep the process alive', () => {
@@ -204,7 +218,10 @@ describe('memory store: options', () => {
     for (const bad of [{ touchIntervalMs: 10 }, { idleTimeoutMs: -1 }, { maxSessions: 1.5 }, { maxSessionBytes: NaN }]) {
       await rejectsWith(memoryStore().start({ ...base, ...bad }), 'NOVA_ERR_CONFIG');
     }
-    assert.throws(() => memoryStore({ sweepBudgetMs: 0 }), (err: { code?: string }) => err.code === 'NOVA_ERR_CONFIG');
+    assert.throws(
+      () => memoryStore({ sweepBudgetMs: 0 }),
+      (err: { code?: string }) => err.code === 'NOVA_ERR_CONFIG',
+    );
   });
 });
 
@@ -225,7 +242,8 @@ describe('memory store: sessions per user', () => {
       const id = generateSessionId();
       await store.setValue(id, 'k', 1);
       await store.bindUser(id, `user-${i % 7}`, { userAgent: 'ua' });
-      if (i % 2 === 0) await store.deleteValue(id); // logout
+      if (i % 2 === 0)
+        await store.deleteValue(id); // logout
       else {
         const next = generateSessionId(); // rotation, then logout
         await store.rotate(id, next);
@@ -340,12 +358,18 @@ describe('memory store: onExpired', () => {
     await store.deleteValue(out);
     const handle = await store.bindUser(revoked, 'bob', {});
     await store.revokeUserSession('bob', handle);
-    assert.equal(calls.length, 0, "nothing reported for a logout or a revoke");
+    assert.equal(calls.length, 0, 'nothing reported for a logout or a revoke');
     advance(11 * SECOND);
     assert.strictEqual(await store.getValue(bound, 'k'), undefined);
     assert.strictEqual(await store.takeValue(anon, 'k'), undefined);
-    assert.deepStrictEqual(calls, [[hashSessionId(bound), 'ada'], [hashSessionId(anon), undefined]]);
-    assert.ok(calls.every(([hash]) => hash !== bound && hash !== anon), 'never the raw id');
+    assert.deepStrictEqual(calls, [
+      [hashSessionId(bound), 'ada'],
+      [hashSessionId(anon), undefined],
+    ]);
+    assert.ok(
+      calls.every(([hash]) => hash !== bound && hash !== anon),
+      'never the raw id',
+    );
     await store.getValue(bound, 'k');
     assert.equal(calls.length, 2, 'reported once');
     await store.stop();
@@ -360,7 +384,13 @@ describe('memory store: onExpired', () => {
     await store.setValue(other, 'k', 1);
     advance(31 * SECOND);
     await until(() => calls.length === 2, 'the sweeper reported both');
-    assert.deepStrictEqual(new Map(calls), new Map([[hashSessionId(rotated), 'ada'], [hashSessionId(other), undefined]]));
+    assert.deepStrictEqual(
+      new Map(calls),
+      new Map([
+        [hashSessionId(rotated), 'ada'],
+        [hashSessionId(other), undefined],
+      ]),
+    );
     assert.equal(store.users, 0);
     await store.stop();
   });

@@ -7,14 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { errors } from '../../errors.js';
 import type { Json } from '../../results/result.js';
 import { hashSessionId } from '../id-hash.js';
-import {
-  checkStoreOptions,
-  encodeSessionValue,
-  storeUnavailable,
-  type CheckedStoreOptions,
-  type SessionStore,
-  type SessionStoreOptions,
-} from '../store.js';
+import { checkStoreOptions, encodeSessionValue, storeUnavailable, type CheckedStoreOptions, type SessionStore, type SessionStoreOptions } from '../store.js';
 import { checkUserId, type SessionMeta, type SessionOwner, type SessionTake, type SessionUserIndex, type UserSessionInfo } from '../users.js';
 import { ENTRY_BYTES, FIELD_BYTES, ownCopy, stringBytes } from './memory-bytes.js';
 import { readField, removeField, writeField, type Entry } from './memory-fields.js';
@@ -31,8 +24,7 @@ export interface MemoryStoreTuning {
 }
 
 /** The memory store, with counters for monitoring and tests. */
-export interface MemorySessionStore
-  extends Omit<SessionStore, keyof SessionUserIndex | keyof SessionTake>, SessionUserIndex, SessionTake {
+export interface MemorySessionStore extends Omit<SessionStore, keyof SessionUserIndex | keyof SessionTake>, SessionUserIndex, SessionTake {
   /** Ids held: live sessions plus tombstones. */
   readonly size: number;
   /** Live sessions, the number `maxSessions` limits. */
@@ -165,7 +157,18 @@ class MemoryStore implements MemorySessionStore {
     this.reserve(ENTRY_BYTES, false, entry, now); // the old id stays, as a tombstone
     // The entry object keeps its place in the creation queue, so its absolute deadline is kept.
     // The binding stays on the entry, which the user index holds, so it follows to the new id.
-    const tomb: Entry = { id: oldId, created: entry.created, lastSeen: now, alive: false, key: undefined, text: undefined, more: undefined, bytes: 0, heap: 0, bound: undefined };
+    const tomb: Entry = {
+      id: oldId,
+      created: entry.created,
+      lastSeen: now,
+      alive: false,
+      key: undefined,
+      text: undefined,
+      more: undefined,
+      bytes: 0,
+      heap: 0,
+      bound: undefined,
+    };
     this.ids.set(oldId, tomb);
     this.graves.push(tomb, now);
     this.entries++;

@@ -59,8 +59,7 @@ export interface Tx {
 }
 
 /** SQL setting a tombstone's columns, the time at `$n`: it keeps no user, no handle, no client details. */
-export const unbind = (n: number) =>
-  `gone_at = $${n}, bytes = 0, user_id = NULL, handle = NULL, bound_at = NULL, user_agent = NULL, ip = NULL`;
+export const unbind = (n: number) => `gone_at = $${n}, bytes = 0, user_id = NULL, handle = NULL, bound_at = NULL, user_agent = NULL, ip = NULL`;
 
 /** SQL: the row has expired, with now, absoluteTimeoutMs and idleTimeoutMs at `$1`, `$2`, `$3`. */
 export const EXPIRED = '(created_at <= $1::bigint - $2::bigint OR seen_at <= $1::bigint - $3::bigint)';

@@ -28,7 +28,11 @@ function tableName(label: string): string {
 
 const T0 = 1_700_000_000_000;
 const OPTIONS: SessionStoreOptions = {
-  idleTimeoutMs: 10_000, absoluteTimeoutMs: 30_000, touchIntervalMs: 1000, maxSessionBytes: 1024, maxSessions: 100_000,
+  idleTimeoutMs: 10_000,
+  absoluteTimeoutMs: 30_000,
+  touchIntervalMs: 1000,
+  maxSessionBytes: 1024,
+  maxSessions: 100_000,
 };
 
 /** A store on a fake clock: `clock.t` is its time. */
@@ -111,7 +115,10 @@ if (problem !== undefined) {
       await pool.end();
 
       for (const id of ids) assert.ok(!sent.some((text) => text.includes(id)), 'no statement carried a raw id');
-      assert.ok(sent.some((text) => text.includes(hashSessionId(e))), 'the statements were recorded');
+      assert.ok(
+        sent.some((text) => text.includes(hashSessionId(e))),
+        'the statements were recorded',
+      );
 
       const pgDump = findPgDump();
       if (pgDump === undefined) {
@@ -131,7 +138,8 @@ if (problem !== undefined) {
       const { store, clock } = await started(table);
       const id = generateSessionId();
       await store.setValue(id, 'k', 1);
-      const version = async () => (await admin.query(`SELECT xmin::text AS v, seen_at FROM "${table}" WHERE id = $1`, [hashSessionId(id)])).rows[0] as { v: string; seen_at: string };
+      const version = async () =>
+        (await admin.query(`SELECT xmin::text AS v, seen_at FROM "${table}" WHERE id = $1`, [hashSessionId(id)])).rows[0] as { v: string; seen_at: string };
       const before = await version();
       assert.strictEqual(await store.takeValue(id, 'flash'), undefined);
       assert.deepStrictEqual(await version(), before, 'no update for a missing key within the touch interval');
@@ -222,7 +230,7 @@ if (problem !== undefined) {
       await store.stop();
     });
 
-    it('lists a user\'s sessions through the user index, not a scan of all sessions', async () => {
+    it("lists a user's sessions through the user index, not a scan of all sessions", async () => {
       const table = tableName('plan');
       const { store } = await started(table);
       await admin.query(
@@ -286,7 +294,11 @@ if (problem !== undefined) {
       await rejectsWith(store.setValue(anon, 'k', 2), 'NOVA_ERR_SESSION_GONE');
       assert.deepEqual(await store.listUserSessions('bob'), []);
       assert.deepEqual(await store.listUserSessions('bob'), []);
-      assert.deepEqual(expired, [[hashSessionId(s), 'ada'], [hashSessionId(anon), undefined], [hashSessionId(listed), 'bob']]);
+      assert.deepEqual(expired, [
+        [hashSessionId(s), 'ada'],
+        [hashSessionId(anon), undefined],
+        [hashSessionId(listed), 'bob'],
+      ]);
       await store.stop();
     });
 
@@ -308,7 +320,13 @@ if (problem !== undefined) {
       assert.deepEqual(await stamps(), ['bob']);
       clock.t += 11_000;
       assert.equal(await store.sweep(), 2);
-      assert.deepEqual(expired.sort(), [[hashSessionId(s), 'ada'], [hashSessionId(anon), undefined]].sort());
+      assert.deepEqual(
+        expired.sort(),
+        [
+          [hashSessionId(s), 'ada'],
+          [hashSessionId(anon), undefined],
+        ].sort(),
+      );
       assert.deepEqual(await stamps(), ['bob'], 'a stamp is kept while a session bound before it could live');
       clock.t += 20_000; // the stamp is now one absolute timeout old; the tombstones are not yet
       assert.equal(await store.sweep(), 1);
@@ -334,7 +352,10 @@ if (problem !== undefined) {
       const s = generateSessionId();
       await store.setValue(s, 'k', 1);
       const handle = await store.bindUser(s, 'ada', { userAgent: 'ua' });
-      assert.deepEqual((await store.listUserSessions('ada')).map((x) => x.handle), [handle]);
+      assert.deepEqual(
+        (await store.listUserSessions('ada')).map((x) => x.handle),
+        [handle],
+      );
       assert.equal(await store.revokeUserSessions('ada'), 1);
       clock.t += 11_000;
       await store.sweep();

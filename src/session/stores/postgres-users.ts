@@ -19,10 +19,7 @@ export class PostgresUsers extends PostgresCore {
       const stamp = await this.lockUser(tx, userId);
       const { client, now } = tx;
       // Binding is a write: it creates the session as setValue would.
-      await client.query(
-        `INSERT INTO ${this.t.s} (id, created_at, seen_at, bytes) VALUES ($1, $2, $2, 0) ON CONFLICT (id) DO NOTHING`,
-        [key, now],
-      );
+      await client.query(`INSERT INTO ${this.t.s} (id, created_at, seen_at, bytes) VALUES ($1, $2, $2, 0) ON CONFLICT (id) DO NOTHING`, [key, now]);
       const row = await this.lock(client, key, '');
       if (row === undefined) throw errors.sessionGone();
       if (this.stateOf(row, now) !== 'live') return this.end(tx, key, row);
@@ -36,7 +33,10 @@ export class PostgresUsers extends PostgresCore {
         [key, userId, handle, Math.max(now, stamp), userAgent, ip, now, this.options.touchIntervalMs],
       );
       // The cap counts live sessions: clear out the user's dead ones, then end the oldest beyond it.
-      this.report(tx, await this.buryMany(run(tx), now, `user_id = $4 AND id <> $5 AND (${EXPIRED} OR bound_at < $6::bigint)`, [userId, key, stamp], 'FOR UPDATE'));
+      this.report(
+        tx,
+        await this.buryMany(run(tx), now, `user_id = $4 AND id <> $5 AND (${EXPIRED} OR bound_at < $6::bigint)`, [userId, key, stamp], 'FOR UPDATE'),
+      );
       await this.buryMany(
         run(tx),
         now,
@@ -56,8 +56,17 @@ export class PostgresUsers extends PostgresCore {
        FROM ${this.t.s} x WHERE id = $1`,
       [key],
     );
-    const row = result.rows[0] as { user_id: string | null; handle: string | null; created_at: string; seen_at: string;
-      gone_at: string | null; bound_at: string | null; revoked_before: string | null } | undefined;
+    const row = result.rows[0] as
+      | {
+          user_id: string | null;
+          handle: string | null;
+          created_at: string;
+          seen_at: string;
+          gone_at: string | null;
+          bound_at: string | null;
+          revoked_before: string | null;
+        }
+      | undefined;
     if (row === undefined) return undefined;
     const state = this.stateOf(row, this.now());
     if (state === 'expired' || state === 'revoked') await this.settle(key);
@@ -71,26 +80,29 @@ export class PostgresUsers extends PostgresCore {
     // Dead sessions still on the index are buried on the way; one locked by a request in flight
     // is skipped here (never waited for) and left out of the list by the same conditions below.
     const stamp = `coalesce((SELECT revoked_before FROM ${this.t.u} WHERE user_id = $4), 0)`;
-    const dead = await this.buryMany((sql, params) => this.query(sql, params), now,
-      `user_id = $4 AND (${EXPIRED} OR bound_at < ${stamp})`, [userId], 'FOR UPDATE SKIP LOCKED');
+    const dead = await this.buryMany(
+      (sql, params) => this.query(sql, params),
+      now,
+      `user_id = $4 AND (${EXPIRED} OR bound_at < ${stamp})`,
+      [userId],
+      'FOR UPDATE SKIP LOCKED',
+    );
     for (const d of dead) if (d.expired) this.reportExpired(d.id, d.user_id);
     const { absoluteTimeoutMs: abs, idleTimeoutMs: idle } = this.options;
     const result = await this.query(listSql(this.t.s, this.t.u), [now, abs, idle, userId]);
-    return (result.rows as Array<{ handle: string; created_at: string; seen_at: string; user_agent: string | null; ip: string | null }>)
-      .map((r) => ({
-        handle: r.handle,
-        createdAt: Number(r.created_at),
-        lastSeenAt: Number(r.seen_at),
-        userAgent: r.user_agent ?? undefined,
-        ip: r.ip ?? undefined,
-      }));
+    return (result.rows as Array<{ handle: string; created_at: string; seen_at: string; user_agent: string | null; ip: string | null }>).map((r) => ({
+      handle: r.handle,
+      createdAt: Number(r.created_at),
+      lastSeenAt: Number(r.seen_at),
+      userAgent: r.user_agent ?? undefined,
+      ip: r.ip ?? undefined,
+    }));
   }
 
   async revokeUserSession(userId: string, handle: string): Promise<boolean> {
     checkUserId(userId);
     if (typeof handle !== 'string') return false;
-    const dead = await this.buryMany((sql, params) => this.query(sql, params), this.now(),
-      'user_id = $4 AND handle = $5', [userId, handle], 'FOR UPDATE');
+    const dead = await this.buryMany((sql, params) => this.query(sql, params), this.now(), 'user_id = $4 AND handle = $5', [userId, handle], 'FOR UPDATE');
     for (const d of dead) if (d.expired) this.reportExpired(d.id, d.user_id);
     return dead.some((d) => !d.expired && !d.revoked);
   }
@@ -113,10 +125,12 @@ export class PostgresUsers extends PostgresCore {
       const stamp = Number((raised.rows[0] as { revoked_before: string }).revoked_before);
       if (except !== null) {
         // The session kept counts as bound at the stamp, unless an earlier stamp had ended it already.
-        await tx.client.query(
-          `UPDATE ${this.t.s} SET bound_at = $3 WHERE user_id = $1 AND handle = $2 AND gone_at IS NULL AND bound_at >= $4::bigint`,
-          [userId, except, stamp, before],
-        );
+        await tx.client.query(`UPDATE ${this.t.s} SET bound_at = $3 WHERE user_id = $1 AND handle = $2 AND gone_at IS NULL AND bound_at >= $4::bigint`, [
+          userId,
+          except,
+          stamp,
+          before,
+        ]);
       }
       return dead.filter((d) => !d.expired && !d.revoked).length;
     });

@@ -24,7 +24,11 @@ function tableName(label: string): string {
 }
 
 const OPTIONS: SessionStoreOptions = {
-  idleTimeoutMs: 10_000, absoluteTimeoutMs: 30_000, touchIntervalMs: 1000, maxSessionBytes: 1024, maxSessions: 100_000,
+  idleTimeoutMs: 10_000,
+  absoluteTimeoutMs: 30_000,
+  touchIntervalMs: 1000,
+  maxSessionBytes: 1024,
+  maxSessions: 100_000,
 };
 
 async function reachable(): Promise<unknown> {
@@ -41,7 +45,10 @@ async function reachable(): Promise<unknown> {
 }
 
 const problem = await reachable();
-const where = (() => { const u = new URL(url); return `${u.hostname}:${u.port || 5432}`; })();
+const where = (() => {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || 5432}`;
+})();
 
 if (problem !== undefined) {
   const message = `PostgreSQL at ${where} is unreachable (${(problem as Error).message}); set DATABASE_URL`;
@@ -73,11 +80,13 @@ if (problem !== undefined) {
       const table = tableName('create');
       const store = postgresStore({ url, table });
       await store.start(OPTIONS);
-      const found = await admin.query(
-        `SELECT table_name FROM information_schema.tables WHERE table_name = ANY($1) ORDER BY table_name`,
-        [[table, `${table}_values`]],
+      const found = await admin.query(`SELECT table_name FROM information_schema.tables WHERE table_name = ANY($1) ORDER BY table_name`, [
+        [table, `${table}_values`],
+      ]);
+      assert.deepEqual(
+        found.rows.map((r: { table_name: string }) => r.table_name),
+        [table, `${table}_values`],
       );
-      assert.deepEqual(found.rows.map((r: { table_name: string }) => r.table_name), [table, `${table}_values`]);
       await store.start(OPTIONS); // a second start is harmless
       await store.stop();
       assert.match(postgresSchema(), /CREATE TABLE IF NOT EXISTS "nova_sessions"/);
@@ -90,7 +99,11 @@ if (problem !== undefined) {
 
     it('refuses a table name that is not a plain identifier', () => {
       for (const bad of ['x"; DROP TABLE y; --', 'Upper', '1abc', '', 'a-b', 'a'.repeat(60)]) {
-        assert.throws(() => postgresStore({ url, table: bad }), (err: { code?: string }) => err.code === 'NOVA_ERR_CONFIG', bad);
+        assert.throws(
+          () => postgresStore({ url, table: bad }),
+          (err: { code?: string }) => err.code === 'NOVA_ERR_CONFIG',
+          bad,
+        );
       }
     });
 
@@ -137,8 +150,7 @@ if (problem !== undefined) {
       await store.start({ ...OPTIONS, now: () => t });
       const ids = Array.from({ length: 250 }, () => generateSessionId());
       for (const id of ids) await store.setValue(id, 'k', 1);
-      const count = async (where: string) =>
-        (await admin.query(`SELECT count(*)::int AS n FROM "${table}" WHERE ${where}`)).rows[0].n as number;
+      const count = async (where: string) => (await admin.query(`SELECT count(*)::int AS n FROM "${table}" WHERE ${where}`)).rows[0].n as number;
       assert.equal(await store.sweep(), 0, 'nothing due yet');
       t += 11_000; // past the idle timeout
       assert.equal(await store.sweep(), 100, 'one batch at most');

@@ -18,8 +18,7 @@ export type { PostgresStoreOptions } from './postgres-core.js';
 export { postgresSchema } from './postgres-schema.js';
 
 /** The PostgreSQL store, plus its sweeper for tests and cron-like use. */
-export interface PostgresSessionStore
-  extends Omit<SessionStore, keyof SessionUserIndex | keyof SessionTake>, SessionUserIndex, SessionTake {
+export interface PostgresSessionStore extends Omit<SessionStore, keyof SessionUserIndex | keyof SessionTake>, SessionUserIndex, SessionTake {
   start(options?: Partial<SessionStoreOptions>): Promise<void>;
   /** Ends the pool (when the store created it) and the sweeper; later calls fail as unavailable. */
   stop(): Promise<void>;
@@ -52,8 +51,9 @@ class PostgresStore extends PostgresUsers implements PostgresSessionStore {
         (SELECT value FROM ${v} WHERE session_id = $1 AND key = $6) AS value
       FROM ${s} x WHERE x.id = $1`;
     const result = await this.query(sql, [k, now, abs, idle, touch, key]);
-    const row = result.rows[0] as { created_at: string; seen_at: string; gone_at: string | null; bound_at: string | null;
-      revoked_before: string | null; value: string | null } | undefined;
+    const row = result.rows[0] as
+      | { created_at: string; seen_at: string; gone_at: string | null; bound_at: string | null; revoked_before: string | null; value: string | null }
+      | undefined;
     if (row === undefined) return undefined;
     const state = this.stateOf(row, now);
     if (state === 'expired' || state === 'revoked') await this.settle(k);
@@ -70,10 +70,7 @@ class PostgresStore extends PostgresUsers implements PostgresSessionStore {
       const { client, now } = tx;
       // Lazy creation; ON CONFLICT waits for a concurrent creator, and the row lock below
       // serialises every writer of this session.
-      await client.query(
-        `INSERT INTO ${this.t.s} (id, created_at, seen_at, bytes) VALUES ($1, $2, $2, 0) ON CONFLICT (id) DO NOTHING`,
-        [k, now],
-      );
+      await client.query(`INSERT INTO ${this.t.s} (id, created_at, seen_at, bytes) VALUES ($1, $2, $2, 0) ON CONFLICT (id) DO NOTHING`, [k, now]);
       const row = await this.lock(client, k, key);
       if (row === undefined) throw errors.sessionGone();
       if (this.stateOf(row, now) !== 'live') return this.end(tx, k, row);
@@ -162,10 +159,7 @@ class PostgresStore extends PostgresUsers implements PostgresSessionStore {
       if (this.stateOf(row, now) !== 'live') return this.end(tx, oldKey, row);
       // The old row gives up its handle first (handles are unique), then the new row takes the
       // binding as it was: user, handle, bind time and client details survive the rotation.
-      await client.query(
-        `UPDATE ${this.t.s} SET ${unbind(2)} WHERE id = $1`,
-        [oldKey, now],
-      );
+      await client.query(`UPDATE ${this.t.s} SET ${unbind(2)} WHERE id = $1`, [oldKey, now]);
       try {
         await client.query(
           `INSERT INTO ${this.t.s} (id, created_at, seen_at, bytes, user_id, handle, bound_at, user_agent, ip)

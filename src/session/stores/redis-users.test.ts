@@ -17,7 +17,11 @@ import { whenRedis } from '../../../test/helpers/redis-gate.js';
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `nova-test:${randomUUID()}:`;
 const options: SessionStoreOptions = {
-  idleTimeoutMs: 60_000, absoluteTimeoutMs: 600_000, touchIntervalMs: 5_000, maxSessionBytes: 1024, maxSessions: 100,
+  idleTimeoutMs: 60_000,
+  absoluteTimeoutMs: 600_000,
+  touchIntervalMs: 5_000,
+  maxSessionBytes: 1024,
+  maxSessions: 100,
 };
 const MARGIN = 60_000;
 
@@ -60,7 +64,6 @@ await whenRedis(url, () => {
   });
 
   describe('redis store: ids hashed at rest, per-user keys', () => {
-
     it('never writes or sends a raw id: not in any key, value or MONITOR line', async () => {
       const monitor = createClient({ url });
       monitor.on('error', () => {});
@@ -92,13 +95,20 @@ await whenRedis(url, () => {
         for (const [k, v] of await dump()) stored.set(k, v);
         await pause(100); // let the last MONITOR lines arrive
         assert.ok(stored.has(key(b)) && stored.has(`${key(a)}:gone`), 'the dump holds the sessions, by hash');
-        assert.ok(lines.some((l) => l.includes(hashSessionId(a))), 'MONITOR saw the commands, with hashed ids');
+        assert.ok(
+          lines.some((l) => l.includes(hashSessionId(a))),
+          'MONITOR saw the commands, with hashed ids',
+        );
         for (const [label, id] of Object.entries({ a, b, c, d })) {
           for (const [k, v] of stored) {
             assert.ok(!k.includes(id), `key ${k} holds raw id ${label}`);
             assert.ok(!v.includes(id), `value of ${k} holds raw id ${label}`);
           }
-          assert.deepEqual(lines.filter((l) => l.includes(id)), [], `MONITOR shows raw id ${label}`);
+          assert.deepEqual(
+            lines.filter((l) => l.includes(id)),
+            [],
+            `MONITOR shows raw id ${label}`,
+          );
         }
       } finally {
         await store.stop();
@@ -224,7 +234,11 @@ await whenRedis(url, () => {
 
     it('refuses a prefix holding a brace', () => {
       for (const bad of ['app{1}:', 'app{', 'app}']) {
-        assert.throws(() => redisStore({ url, prefix: bad }), (err: { code?: string }) => err.code === 'NOVA_ERR_CONFIG', bad);
+        assert.throws(
+          () => redisStore({ url, prefix: bad }),
+          (err: { code?: string }) => err.code === 'NOVA_ERR_CONFIG',
+          bad,
+        );
       }
     });
 
@@ -241,7 +255,6 @@ await whenRedis(url, () => {
   });
 
   describe('redis store: onExpired', () => {
-
     it('reports, once, a session Redis expired by itself, when its id comes back', async () => {
       const seen: [string, string | undefined][] = [];
       const store = redisStore({ url, prefix });
@@ -257,7 +270,10 @@ await whenRedis(url, () => {
       assert.strictEqual(await store.getValue(s, 'k'), undefined);
       assert.strictEqual(await store.getValue(s, 'k'), undefined);
       await rejectsWith(store.setValue(t, 'k', 2), 'NOVA_ERR_SESSION_GONE');
-      assert.deepEqual(seen, [[hashSessionId(s), ada], [hashSessionId(t), undefined]]);
+      assert.deepEqual(seen, [
+        [hashSessionId(s), ada],
+        [hashSessionId(t), undefined],
+      ]);
       await store.stop();
     });
 
@@ -281,7 +297,16 @@ await whenRedis(url, () => {
     it('does not report logout or revocation, and survives a hook that throws', async () => {
       let calls = 0;
       const store = redisStore({ url, prefix });
-      await store.start({ ...options, idleTimeoutMs: 200, touchIntervalMs: 50, absoluteTimeoutMs: 5000, onExpired: () => { calls++; throw new Error('hook failed'); } });
+      await store.start({
+        ...options,
+        idleTimeoutMs: 200,
+        touchIntervalMs: 50,
+        absoluteTimeoutMs: 5000,
+        onExpired: () => {
+          calls++;
+          throw new Error('hook failed');
+        },
+      });
       const [out, revoked, idle] = [generateSessionId(), generateSessionId(), generateSessionId()];
       const ada = user('ada');
       for (const s of [out, revoked, idle]) await store.setValue(s, 'k', 1);

@@ -27,7 +27,11 @@ function registerTests(): void {
   sessionStoreConformance('redis', () => redisStore({ url, prefix }), { clock: false, unitMs: 250 }); // slack for busy CI machines: idle timeout 2.5 s
 
   const options: SessionStoreOptions = {
-    idleTimeoutMs: 60_000, absoluteTimeoutMs: 600_000, touchIntervalMs: 5_000, maxSessionBytes: 1024, maxSessions: 100,
+    idleTimeoutMs: 60_000,
+    absoluteTimeoutMs: 600_000,
+    touchIntervalMs: 5_000,
+    maxSessionBytes: 1024,
+    maxSessions: 100,
   };
   const raw = createClient({ url });
   raw.on('error', () => {});
@@ -56,7 +60,12 @@ function registerTests(): void {
       const hash = await raw.hGetAll(key(id));
       assert.equal(hash['k:user'], '{"name":"alice"}');
       assert.equal(hash['k:cart'], '[1,2]');
-      assert.deepEqual(Object.keys(hash).filter((f) => !f.startsWith('k:')).sort(), ['m:b', 'm:c', 'm:s']);
+      assert.deepEqual(
+        Object.keys(hash)
+          .filter((f) => !f.startsWith('k:'))
+          .sort(),
+        ['m:b', 'm:c', 'm:s'],
+      );
       const ttl = await raw.pTTL(key(id));
       assert.ok(ttl > 55_000 && ttl <= 60_000, `hash TTL ${ttl} ms is about the idle timeout`);
       await store.stop();

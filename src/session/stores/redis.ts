@@ -276,7 +276,15 @@ class RedisStore implements RedisSessionStore {
     if (client === undefined) throw storeUnavailable('the redis store is not started');
     const s = SCRIPTS[name];
     const { idleTimeoutMs, absoluteTimeoutMs, touchIntervalMs } = this.options;
-    const argv = [String(Math.floor(this.now())), String(idleTimeoutMs), String(absoluteTimeoutMs), String(touchIntervalMs), this.prefix, String(USER_KEY_MARGIN_MS), ...args];
+    const argv = [
+      String(Math.floor(this.now())),
+      String(idleTimeoutMs),
+      String(absoluteTimeoutMs),
+      String(touchIntervalMs),
+      this.prefix,
+      String(USER_KEY_MARGIN_MS),
+      ...args,
+    ];
     const tail = [String(keys.length), ...keys, ...argv];
     // node-redis's own abortSignal/timeout options cannot cancel a command already written to the
     // socket, so the wait is bounded here; a late reply is then read and dropped by the client.

@@ -5,7 +5,10 @@ import type { NovaConfigInput } from 'nova-ts';
 /** Everything but the routes: port, plugins, views and sessions. */
 export function config(env: NodeJS.ProcessEnv): Omit<NovaConfigInput, 'routes'> {
   // Comma-separated; the first signs cookies, all verify (so a secret can be rotated).
-  const secrets = env.SESSION_SECRET?.split(',').map((s) => s.trim()).filter((s) => s !== '') ?? [];
+  const secrets =
+    env.SESSION_SECRET?.split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '') ?? [];
   const port = env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${env.PORT}"`);
   return {

@@ -54,5 +54,3 @@ declare global {
   /** The routes of one group. */
   const legacyRoutes: Route[];
 }
-
-export {};

@@ -24,9 +24,9 @@ declare global {
   const rateLimit: typeof nova.rateLimit;
   const memoryStore: typeof nova.memoryStore;
   const fileURLToPath: typeof url.fileURLToPath;
-  type Context<A = any> = nova.Context<A>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: as nova.Context: a context typed without auth data carries any
+  type Context<A = any> = nova.Context<A>;
   type RouteGroup = nova.RouteGroup;
-  type Controller<A = any> = nova.Controller<A>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: as nova.Controller: a route typed without auth data holds any controller
+  type Controller<A = any> = nova.Controller<A>;
 }
-
-export {};

@@ -109,9 +109,14 @@ export function createBlockChecker(options: CompileOptions) {
     const groups = new Map<string, { blocks: string[]; preludes: string[] }>();
     for (const [fileName, { block }] of virtual) {
       if (block.markers.notCompiled !== undefined) continue;
-      const unknown = block.markers.prelude.filter((name) => !existsSync(join(options.preludeDir, `${name}.ts`)) && !existsSync(join(options.preludeDir, name)));
+      const unknown = block.markers.prelude.filter(
+        (name) => !existsSync(join(options.preludeDir, `${name}.ts`)) && !existsSync(join(options.preludeDir, name)),
+      );
       if (unknown.length > 0) {
-        errors.push({ where: `${block.doc}:${block.line}`, message: `no prelude named ${unknown.join(', ')} in ${relative(options.root, options.preludeDir)}` });
+        errors.push({
+          where: `${block.doc}:${block.line}`,
+          message: `no prelude named ${unknown.join(', ')} in ${relative(options.root, options.preludeDir)}`,
+        });
         continue;
       }
       const preludes = preludeFiles(block, virtual).sort();
@@ -147,7 +152,7 @@ export function createBlockChecker(options: CompileOptions) {
     for (const other of virtual.values()) {
       const file = other.block.markers.file;
       if (other.block.doc !== block.doc || file === undefined || other.block === block) continue;
-      if (block.code.includes(`./${file.replace(/\.ts$/, '.js')}`)) other.block.markers.prelude.forEach((name) => names.add(name));
+      if (block.code.includes(`./${file.replace(/\.ts$/, '.js')}`)) for (const name of other.block.markers.prelude) names.add(name);
     }
     return [...names].filter((name) => preludeFolderFiles(options.preludeDir, name).length === 0).map((name) => join(options.preludeDir, `${name}.ts`));
   }

@@ -97,7 +97,12 @@ function readMarkers(doc: string, lines: string[], fenceIndex: number, problems:
     } else if (value === '') {
       problem(`marker "${key}" needs a value: <!-- ${key}: … -->`);
     } else if (key === 'prelude') {
-      markers.prelude.push(...value.split(',').map((name) => name.trim()).filter(Boolean));
+      markers.prelude.push(
+        ...value
+          .split(',')
+          .map((name) => name.trim())
+          .filter(Boolean),
+      );
     } else if (key === 'not-compiled') {
       markers.notCompiled = value;
     } else if (key === 'file') {

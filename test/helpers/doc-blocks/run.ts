@@ -118,9 +118,14 @@ async function probeServer(block: CodeBlock, file: string, options: RunOptions):
     const host = ['::', '0.0.0.0'].includes(address.address) ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const errors: BlockError[] = [];
     for (const probe of block.markers.probes) {
-      const res = await fetch(`http://${host}:${address.port}${probe.path}`, { method: probe.method, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(`http://${host}:${address.port}${probe.path}`, {
+        method: probe.method,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       await res.arrayBuffer();
-      if (res.status !== probe.status) errors.push({ where, message: `${probe.method} ${probe.path} answered ${res.status}, the marker expects ${probe.status}` });
+      if (res.status !== probe.status)
+        errors.push({ where, message: `${probe.method} ${probe.path} answered ${res.status}, the marker expects ${probe.status}` });
     }
     return errors;
   } catch (err) {
