@@ -55,6 +55,7 @@ export { replicatedStore } from './session/replication/store.js';
 export type { ReplicatedSessionStore, ReplicatedStoreOptions } from './session/replication/store.js';
 export type { ReplicationOptions } from './session/store-spec.js';
 export { createPubSub, PubSub } from './pubsub/pubsub.js';
+export type { BusSecret } from './pubsub/bus.js';
 export type { Member, NodeMembers, PubSubMessage, PubSubOptions } from './pubsub/pubsub.js';
 export type { Transport, Unsubscribe } from './pubsub/transport.js';
 export { inProcessBus, type InProcessBus } from './pubsub/transports/in-process.js';
@@ -71,7 +72,7 @@ export type { ViewResult, JsonResult, StatusResult, RedirectResult, SendfileResu
 export type { Reply } from './results/reply.js';
 export type { Deny } from './security/security.js';
 export type { MatchedRoute } from './context.js';
-export type { Router } from './router/router.js';
+export type { Router, RouteDescription } from './router/router.js';
 export type { ViewEngine, ViewEngineOptions } from './views/views.js';
 export type { RequestSession } from './session/request-session.js';
 export type { SessionEvents } from './session/events.js';

@@ -204,7 +204,10 @@ describe('catch-up by difference', () => {
       const three = await reconnectTraffic(3, cut);
       const five = await reconnectTraffic(5, cut);
       t.diagnostic(`${cut} reconnecting: 3 nodes ${three.bytes} B, 5 nodes ${five.bytes} B (one node's state: ${three.state} B)`);
-      assert.ok(five.bytes <= three.bytes * (5 / 3) * 1.5, `${cut}: 5 nodes ${five.bytes} B vs 3 nodes ${three.bytes} B`);
+      // Per node, 5 nodes cost 1.2 to 1.6 times what 3 do (more when the process has run other
+      // clusters first, or timers fire late on a loaded machine); every node exchanging with every
+      // other would cost twice as much per node (4 peers instead of 2). 1.8 sits between.
+      assert.ok(five.bytes / 5 <= (three.bytes / 3) * 1.8, `${cut}: 5 nodes ${five.bytes} B vs 3 nodes ${three.bytes} B`);
       assert.ok(five.bytes < five.state, `${cut}: ${five.bytes} B moved, one node's state is ${five.state} B`);
     }
   });
