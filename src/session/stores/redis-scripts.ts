@@ -1,6 +1,10 @@
 /**
- * The Lua scripts of the Redis session store: one per operation, so every operation is one round
- * trip and atomic. The key layout they keep is described on `redisStore` (redis.ts).
+ * The Lua scripts of the Redis session store. Every script touches the keys of ONE hash slot only
+ * (one session's `P{H}` and `P{H}:gone`, or one user's `Pu:{U}:…`), all declared in KEYS, so the
+ * same scripts run on a single Redis and on Redis Cluster. A read is one script (one round trip);
+ * operations that span a session and its user (bind, revoke, rotation, listing) are a few
+ * single-slot steps run by the store (redis.ts), ordered so that no interleaving loses a write or
+ * revives a dead session. The key layout is described on `redisStore` (redis.ts).
  *
  * Every script gets the same first six arguments: ARGV[1] now (ms, from the store's clock),
  * ARGV[2] idle timeout, ARGV[3] absolute timeout, ARGV[4] touch interval, ARGV[5] the key prefix,
@@ -8,81 +12,71 @@
  * answers `{expired, …}`: `expired` lists, as pairs of hashed id and user id ('' for none), the
  * sessions it found expired, for `onExpired`; the rest is the operation's answer.
  *
- * Keys are named by the scripts (from the prefix and the hashes they are given or read) rather
- * than all declared in KEYS: a session's user keys are found from the session hash, and the index
- * leads to other sessions. That is fine on a single Redis or Sentinel. Redis Cluster (issue 14)
- * must split the scripts that touch a session's keys and its user's keys together (bind, revoke,
- * the stamp check on every read, rotation) into per-slot steps; the key layout (one `{…}` hash tag
- * per session, another per user) already puts each side in one slot, so it needs no migration.
+ * Answer codes of the session scripts: 0 done, 1 gone, 2 too large, 3 new id in use, 4 the
+ * session is being moved by a rotation (wait and ask again), 5 the session was moved to the
+ * hashed id that follows (the old id is a tombstone "moved to N").
  */
 import { createHash } from 'node:crypto';
 
-// The helpers every script shares. A session record `s` holds H (hashed id), c (created),
-// s (last seen), u (user id), g (user tag), hd (handle), t (bound at); u, g, hd are false when
-// the session is not bound.
+/** A rotation's "moving" mark older than this is taken as abandoned (the rotating process died). */
+export const MOVING_MAX_MS = 15_000;
+
+// Session scripts: KEYS[1] the hash P{H}, KEYS[2] the tombstone P{H}:gone, ARGV[7] H.
+// A record `s` holds c (created), s (last seen), u (user id), g (user tag), hd (handle),
+// t (bound at), mv (hashed id a rotation is copying it to) and mw (when that began).
 const HEAD = `
 local now, idle, abs, touchEvery, P, margin = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 local nowText = ARGV[1]
 local expired = {}
-local function skey(H) return P .. '{' .. H .. '}' end
-local function gkey(H) return P .. '{' .. H .. '}:gone' end
-local function ukey(U, part) return P .. 'u:{' .. U .. '}:' .. part end
+local K, G, H = KEYS[1], KEYS[2], ARGV[7]
 
--- The session's record and the raw HMGET answer (extra fields from m[7] on), or nil when no hash.
-local function load(H, ...)
-  local m = redis.call('HMGET', skey(H), 'm:c', 'm:s', 'm:u', 'm:g', 'm:h', 'm:t', ...)
+-- The session's record and the raw HMGET answer (extra fields from m[9] on), or nil when no hash.
+local function load(...)
+  local m = redis.call('HMGET', K, 'm:c', 'm:s', 'm:u', 'm:g', 'm:h', 'm:t', 'm:m', 'm:w', ...)
   if not m[1] then return nil, m end
-  return { H = H, c = tonumber(m[1]), s = tonumber(m[2]), u = m[3], g = m[4], hd = m[5], t = tonumber(m[6]) }, m
+  return { c = tonumber(m[1]), s = tonumber(m[2]), u = m[3], g = m[4], hd = m[5], t = tonumber(m[6]), mv = m[7], mw = tonumber(m[8]) }, m
 end
 
--- A key of the user index that exists without a TTL would never leave: give it one.
-local function bounded(key)
-  if redis.call('PTTL', key) == -1 then redis.call('PEXPIRE', key, abs + margin) end
+local function kill()
+  redis.call('DEL', K)
+  redis.call('SET', G, '1', 'PX', abs)
 end
 
-local function unindex(s)
-  if s.g then
-    redis.call('ZREM', ukey(s.g, 's'), s.hd)
-    redis.call('HDEL', ukey(s.g, 'h'), s.hd)
-  end
-end
-
-local function kill(s)
-  redis.call('DEL', skey(s.H))
-  redis.call('SET', gkey(s.H), '1', 'PX', abs)
-  unindex(s)
-end
-
--- True when the session may be used; otherwise ends it (past its deadline, or bound before its
--- user's revocation stamp) and answers false.
+-- True when the session may be used; otherwise ends it (past its deadline) and answers false.
 local function alive(s)
   if now >= s.c + abs or now >= s.s + idle then
-    expired[#expired + 1] = s.H
+    expired[#expired + 1] = H
     expired[#expired + 1] = s.u or ''
-    kill(s)
+    kill()
     return false
-  end
-  if s.g then
-    local stamp = redis.call('GET', ukey(s.g, 'r'))
-    if stamp and s.t < tonumber(stamp) then
-      kill(s)
-      return false
-    end
   end
   return true
 end
 
--- For an id with no hash: true when it has a tombstone (the id is dead). A tombstone still marked
--- live ('l' and the user id) means Redis's TTL removed the hash: the session expired unseen, so
--- it is reported once and the mark turned into an ordinary tombstone.
-local function ended(H)
-  local g = gkey(H)
-  local v = redis.call('GET', g)
+-- True while a rotation copies the session out; a mark older than ${MOVING_MAX_MS} ms is dropped.
+local function moving(s)
+  if not s.mv then return false end
+  if now - (s.mw or 0) > ${MOVING_MAX_MS} then
+    redis.call('HDEL', K, 'm:m', 'm:w')
+    s.mv = false
+    return false
+  end
+  return true
+end
+
+-- For an id with no hash: false (never seen), true (dead), or 'm' and N (moved to N by a
+-- rotation). A tombstone still marked live ('l' and the user id) means Redis's TTL removed the
+-- hash: the session expired unseen, so it is reported once and the mark made a plain tombstone.
+local function ended()
+  local v = redis.call('GET', G)
   if not v then return false end
-  if string.sub(v, 1, 1) == 'l' then
+  local kind = string.sub(v, 1, 1)
+  if kind == 'l' then
     expired[#expired + 1] = H
     expired[#expired + 1] = string.sub(v, 2)
-    redis.call('SET', g, '1', 'KEEPTTL')
+    redis.call('SET', G, '1', 'KEEPTTL')
+  elseif kind == 'm' then
+    return 'm', string.sub(v, 2)
   end
   return true
 end
@@ -92,216 +86,290 @@ end
 local function arm(s)
   local left = math.min(s.s + idle, s.c + abs) - now
   if left < 1 then left = 1 end
-  redis.call('PEXPIRE', skey(s.H), left)
-  redis.call('SET', gkey(s.H), 'l' .. (s.u or ''), 'PX', left + abs)
+  redis.call('PEXPIRE', K, left)
+  redis.call('SET', G, 'l' .. (s.u or ''), 'PX', left + abs)
 end
 
 local function touch(s)
   if now - s.s < touchEvery then return end
-  redis.call('HSET', skey(s.H), 'm:s', nowText)
+  redis.call('HSET', K, 'm:s', nowText)
   s.s = now
   arm(s)
 end
 
--- The live sessions of user U, oldest first, as {record, HMGET answer}; dead entries (expired,
--- logged out, revoked, rebound) are dropped from the index on the way. O(that user's sessions).
-local function members(U, ...)
-  local Z, HM = ukey(U, 's'), ukey(U, 'h')
+-- The answer for a write to an id with no hash: moved (5, N), gone (1), or nil (never seen).
+local function noHash()
+  local e, N = ended()
+  if e == 'm' then return { expired, 5, N } end
+  if e then return { expired, 1 } end
+  return nil
+end
+
+-- The answer for a lookup of an id with no hash: moved (5, N), else 0.
+local function movedOrNot()
+  local e, N = ended()
+  if e == 'm' then return { expired, 5, N } end
+  return { expired, 0 }
+end
+`;
+
+// ARGV[8] field. Answers {expired, text or nil}. Reads are not held up by a rotation.
+const GET = `${HEAD}
+local s, m = load(ARGV[8])
+if not s then ended() return { expired, false } end
+if not alive(s) then return { expired, false } end
+touch(s)
+return { expired, m[9] }
+`;
+
+// ARGV[8] field, ARGV[9] text, ARGV[10] limit. Answers {expired, code} (2 with the bytes, 5 with N).
+const SET = `${HEAD}
+local field, text, limit = ARGV[8], ARGV[9], tonumber(ARGV[10])
+local added = #field - 2 + #text
+local s, m = load('m:b', field)
+if not s then
+  local r = noHash()
+  if r then return r end
+  if added > limit then return { expired, 2, added } end
+  redis.call('HSET', K, 'm:c', nowText, 'm:s', nowText, 'm:b', added, field, text)
+  arm({ c = now, s = now })
+  return { expired, 0 }
+end
+if not alive(s) then return { expired, 1 } end
+if moving(s) then return { expired, 4 } end
+local bytes = tonumber(m[9]) + added
+if m[10] then bytes = bytes - (#field - 2 + #m[10]) end
+if bytes > limit then return { expired, 2, bytes } end
+redis.call('HSET', K, field, text, 'm:b', bytes)
+touch(s)
+return { expired, 0 }
+`;
+
+// ARGV[8] field, or '' for the whole session (fields always start with 'k:'). Answers
+// {expired, code}; a whole-session kill answers {expired, 0, user tag, handle} ('' when unbound).
+const DELETE = `${HEAD}
+local field = ARGV[8]
+local s = load()
+if not s then return noHash() or { expired, 0 } end
+if not alive(s) then return { expired, 0 } end
+if moving(s) then return { expired, 4 } end
+if field == '' then
+  kill()
+  return { expired, 0, s.g or '', s.hd or '' }
+end
+local old = redis.call('HGET', K, field)
+if old then
+  redis.call('HDEL', K, field)
+  redis.call('HINCRBY', K, 'm:b', -(#field - 2 + #old))
+end
+touch(s)
+return { expired, 0 }
+`;
+
+// ARGV[8] field. Answers {expired, 0, text or nil}; the field is gone afterwards.
+const TAKE = `${HEAD}
+local field = ARGV[8]
+local s, m = load(field)
+if not s then return noHash() or { expired, 0, false } end
+if not alive(s) then return { expired, 0, false } end
+if moving(s) then return { expired, 4 } end
+local old = m[9]
+if old then
+  redis.call('HDEL', K, field)
+  redis.call('HINCRBY', K, 'm:b', -(#field - 2 + #old))
+end
+touch(s)
+return { expired, 0, old }
+`;
+
+// Rotation step 1, on the old id. ARGV[8] new hashed id N. Marks the session "moving to N" (writes
+// wait from now on) and answers {expired, 6, field, value, …}; or 0 (no session: nothing to do),
+// 1 gone, 4 already moving.
+const ROTATE_OUT = `${HEAD}
+local s = load()
+if not s then return noHash() or { expired, 0 } end
+if not alive(s) then return { expired, 1 } end
+if moving(s) then return { expired, 4 } end
+redis.call('HSET', K, 'm:m', ARGV[8], 'm:w', nowText)
+local out = { expired, 6 }
+for _, v in ipairs(redis.call('HGETALL', K)) do out[#out + 1] = v end
+return out
+`;
+
+// Rotation step 2, on the new id. ARGV[8…] the copied fields and values (without the moving
+// mark). Answers {expired, 0}, or 3 when the new id is in use.
+const ROTATE_IN = `${HEAD}
+if redis.call('EXISTS', K) == 1 or redis.call('EXISTS', G) == 1 then return { expired, 3 } end
+local pairs = {}
+for i = 8, #ARGV do pairs[#pairs + 1] = ARGV[i] end
+redis.call('HSET', K, unpack(pairs))
+local s = load()
+if now - s.s >= touchEvery then
+  redis.call('HSET', K, 'm:s', nowText)
+  s.s = now
+end
+arm(s)
+return { expired, 0 }
+`;
+
+// Rotation step 3, on the old id. ARGV[8] N. Ends the old id as a tombstone "moved to N", only if
+// the mark is still ours. Answers {expired, 0, user tag, handle}, or 1 when the mark was lost.
+const ROTATE_SEAL = `${HEAD}
+local s = load()
+if not s or s.mv ~= ARGV[8] then return { expired, 1 } end
+redis.call('DEL', K)
+redis.call('SET', G, 'm' .. ARGV[8], 'PX', abs)
+return { expired, 0, s.g or '', s.hd or '' }
+`;
+
+// Undo a rotation step. ARGV[8] N, ARGV[9] 'out' (drop our moving mark on the old id) or 'in'
+// (end the copy made on the new id, which was never handed out). Answers {expired, 0}.
+const ROTATE_UNDO = `${HEAD}
+if ARGV[9] == 'out' then
+  if redis.call('HGET', K, 'm:m') == ARGV[8] then redis.call('HDEL', K, 'm:m', 'm:w') end
+else
+  kill()
+end
+return { expired, 0 }
+`;
+
+// Bind step 1. ARGV[8] new handle. Creates the session if new, marks the handle pending ('m:p':
+// a revoke of it that arrives before step 3 ends the session). Answers {expired, 0, created}.
+const BIND_PREP = `${HEAD}
+local s = load()
+if not s then
+  local r = noHash()
+  if r then return r end
+  redis.call('HSET', K, 'm:c', nowText, 'm:s', nowText, 'm:b', 0)
+  s = { c = now, s = now }
+  arm(s)
+elseif not alive(s) then
+  return { expired, 1 }
+elseif moving(s) then
+  return { expired, 4 }
+end
+redis.call('HSET', K, 'm:p', ARGV[8])
+return { expired, 0, s.c }
+`;
+
+// Bind step 3. ARGV[8] user tag U, ARGV[9] user id, ARGV[10] handle, ARGV[11] user agent,
+// ARGV[12] ip, ARGV[13] the user's revocation stamp or ''. Answers {expired, 0}, or 1 gone (also
+// when the pending handle is no longer ours).
+const BIND_FINISH = `${HEAD}
+local U, uid, hd, ua, ip, stampText = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]
+local s, m = load('m:p')
+if not s then return noHash() or { expired, 1 } end
+if not alive(s) or m[9] ~= hd then return { expired, 1 } end
+if moving(s) then return { expired, 4 } end
+-- Bound no earlier than the user's stamp: a login after a revoke-all must survive it even when
+-- this node's clock runs behind the one that revoked.
+local boundText = nowText
+if stampText ~= '' and tonumber(stampText) > now then boundText = stampText end
+redis.call('HDEL', K, 'm:p', 'm:a', 'm:i')
+redis.call('HSET', K, 'm:u', uid, 'm:g', U, 'm:h', hd, 'm:t', boundText)
+if ua ~= '' then redis.call('HSET', K, 'm:a', ua) end
+if ip ~= '' then redis.call('HSET', K, 'm:i', ip) end
+s.u = uid
+if now - s.s >= touchEvery then
+  redis.call('HSET', K, 'm:s', nowText)
+  s.s = now
+end
+arm(s)
+return { expired, 0 }
+`;
+
+// ARGV[8] U, ARGV[9] handle. Is this session user U's session `handle` (bound, or its bind
+// pending) and alive? Answers {expired, 1, created, seen, user agent, ip}, {expired, 0}, or 5, N.
+const PROBE = `${HEAD}
+local U, hd = ARGV[8], ARGV[9]
+local s, m = load('m:a', 'm:i', 'm:p')
+if not s then return movedOrNot() end
+if not ((s.g == U and s.hd == hd) or m[11] == hd) then return { expired, 0 } end
+if not alive(s) then return { expired, 0 } end
+return { expired, 1, m[1], m[2], m[9] or '', m[10] or '' }
+`;
+
+// ARGV[8] U, ARGV[9] handle. Ends the session if it is user U's session `handle`. Answers
+// {expired, 1} ended, 0 not that session (or dead), 4 moving, 5 and N moved.
+const KILL_HANDLE = `${HEAD}
+local U, hd = ARGV[8], ARGV[9]
+local s, m = load('m:p')
+if not s then return movedOrNot() end
+if not ((s.g == U and s.hd == hd) or m[9] == hd) then return { expired, 0 } end
+if not alive(s) then return { expired, 0 } end
+if moving(s) then return { expired, 4 } end
+kill()
+return { expired, 1 }
+`;
+
+// Answers {expired, user id, handle}, or {expired} when unbound, unknown or dead.
+const USER_OF = `${HEAD}
+local s = load()
+if not s then ended() return { expired } end
+if not alive(s) or not s.g then return { expired } end
+return { expired, s.u, s.hd }
+`;
+
+// User scripts: KEYS[1] Pu:{U}:s (sorted set handle → created), KEYS[2] Pu:{U}:h (hash handle →
+// H), KEYS[3] Pu:{U}:r (the revocation stamp).
+const USER_HEAD = `
+local now, idle, abs, touchEvery, P, margin = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
+local nowText = ARGV[1]
+local Z, HM, R = KEYS[1], KEYS[2], KEYS[3]
+
+-- The index, oldest first: handle, H, handle, H, …
+local function entries()
   local out = {}
   for _, hd in ipairs(redis.call('ZRANGE', Z, 0, -1)) do
-    local H = redis.call('HGET', HM, hd)
-    local s, m
-    if H then s, m = load(H, ...) end
-    if s and s.g == U and s.hd == hd then
-      if alive(s) then out[#out + 1] = { s, m } end
-    else
-      if H and not s then ended(H) end
-      redis.call('ZREM', Z, hd)
-      redis.call('HDEL', HM, hd)
-    end
+    out[#out + 1] = hd
+    out[#out + 1] = redis.call('HGET', HM, hd) or ''
   end
   return out
 end
 `;
 
-// ARGV[7] H, ARGV[8] field. Answers {expired, text or nil}.
-const GET = `${HEAD}
-local s, m = load(ARGV[7], ARGV[8])
-if not s then ended(ARGV[7]) return { expired, false } end
-if not alive(s) then return { expired, false } end
-touch(s)
-return { expired, m[7] }
+// Answers {{}, entries}.
+const ENTRIES = `${USER_HEAD}
+return { {}, entries() }
 `;
 
-// ARGV[7] H, ARGV[8] field, ARGV[9] text, ARGV[10] limit. Answers {expired, 0} done, {expired, 1}
-// gone, {expired, 2, bytes} too large.
-const SET = `${HEAD}
-local H, field, text, limit = ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10])
-local added = #field - 2 + #text
-local s, m = load(H, 'm:b', field)
-if not s then
-  if ended(H) then return { expired, 1 } end
-  if added > limit then return { expired, 2, added } end
-  redis.call('HSET', skey(H), 'm:c', nowText, 'm:s', nowText, 'm:b', added, field, text)
-  arm({ H = H, c = now, s = now })
-  return { expired, 0 }
-end
-if not alive(s) then return { expired, 1 } end
-local bytes = tonumber(m[7]) + added
-if m[8] then bytes = bytes - (#field - 2 + #m[8]) end
-if bytes > limit then return { expired, 2, bytes } end
-redis.call('HSET', skey(H), field, text, 'm:b', bytes)
-touch(s)
-return { expired, 0 }
-`;
-
-// ARGV[7] H, ARGV[8] field, or '' for the whole session (fields always start with 'k:').
-const DELETE = `${HEAD}
-local H, field = ARGV[7], ARGV[8]
-local s = load(H)
-if not s then ended(H) return { expired } end
-if not alive(s) then return { expired } end
-if field == '' then kill(s) return { expired } end
-local old = redis.call('HGET', skey(H), field)
-if old then
-  redis.call('HDEL', skey(H), field)
-  redis.call('HINCRBY', skey(H), 'm:b', -(#field - 2 + #old))
-end
-touch(s)
-return { expired }
-`;
-
-// ARGV[7] H, ARGV[8] field. Answers {expired, text or nil}; the field is gone afterwards.
-const TAKE = `${HEAD}
-local H, field = ARGV[7], ARGV[8]
-local s, m = load(H, field)
-if not s then ended(H) return { expired, false } end
-if not alive(s) then return { expired, false } end
-local old = m[7]
-if old then
-  redis.call('HDEL', skey(H), field)
-  redis.call('HINCRBY', skey(H), 'm:b', -(#field - 2 + #old))
-end
-touch(s)
-return { expired, old }
-`;
-
-// ARGV[7] old H, ARGV[8] new H. Answers {expired, 0} done or nothing to do, 1 gone, 3 new id in use.
-// The binding, handle and bind time travel with the hash; the user index is pointed at the new H.
-const ROTATE = `${HEAD}
-local H, N = ARGV[7], ARGV[8]
-if redis.call('EXISTS', skey(N)) == 1 or redis.call('EXISTS', gkey(N)) == 1 then return { expired, 3 } end
-local s = load(H)
-if not s then
-  if ended(H) then return { expired, 1 } end
-  return { expired, 0 }
-end
-if not alive(s) then return { expired, 1 } end
-redis.call('RENAME', skey(H), skey(N))
-redis.call('SET', gkey(H), '1', 'PX', abs)
-if s.g then
-  redis.call('HSET', ukey(s.g, 'h'), s.hd, N)
-  bounded(ukey(s.g, 'h'))
-end
-s.H = N
-if now - s.s >= touchEvery then
-  redis.call('HSET', skey(N), 'm:s', nowText)
-  s.s = now
-end
-arm(s)
-return { expired, 0 }
-`;
-
-// ARGV[7] H, ARGV[8] user tag U, ARGV[9] user id, ARGV[10] new handle, ARGV[11] user agent,
-// ARGV[12] ip ('' for none), ARGV[13] sessions per user. Answers {expired, 0} done, 1 gone.
-const BIND = `${HEAD}
-local H, U, uid, hd, ua, ip, cap = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], tonumber(ARGV[13])
-local s = load(H)
-if not s then
-  if ended(H) then return { expired, 1 } end
-  redis.call('HSET', skey(H), 'm:c', nowText, 'm:s', nowText, 'm:b', 0)
-  s = { H = H, c = now, s = now }
-elseif not alive(s) then
-  return { expired, 1 }
-else
-  unindex(s)
-  redis.call('HDEL', skey(H), 'm:a', 'm:i')
-  if now - s.s >= touchEvery then
-    redis.call('HSET', skey(H), 'm:s', nowText)
-    s.s = now
-  end
-end
-local live = members(U)
-for i = 1, #live - cap + 1 do kill(live[i][1]) end
--- Bound no earlier than the user's stamp: a login after a revoke-all must survive it even when
--- this node's clock runs behind the one that revoked.
-local bound, boundText = now, nowText
-local stampText = redis.call('GET', ukey(U, 'r'))
-if stampText and tonumber(stampText) > now then bound, boundText = tonumber(stampText), stampText end
-redis.call('HSET', skey(H), 'm:u', uid, 'm:g', U, 'm:h', hd, 'm:t', boundText)
-if ua ~= '' then redis.call('HSET', skey(H), 'm:a', ua) end
-if ip ~= '' then redis.call('HSET', skey(H), 'm:i', ip) end
-local Z, HM = ukey(U, 's'), ukey(U, 'h')
-redis.call('ZADD', Z, s.c, hd)
-redis.call('HSET', HM, hd, H)
--- Every indexed session was created before this bind, so it ends within absoluteTimeoutMs of now.
+// Bind step 2. ARGV[7] handle, ARGV[8] H, ARGV[9] created. Indexes the session and answers
+// {{}, stamp or '', entries}. Every indexed session was created before this bind, so it ends
+// within absoluteTimeoutMs of now: the index lives that long past the latest bind.
+const BIND_USER = `${USER_HEAD}
+redis.call('ZADD', Z, ARGV[9], ARGV[7])
+redis.call('HSET', HM, ARGV[7], ARGV[8])
 redis.call('PEXPIRE', Z, abs + margin)
 redis.call('PEXPIRE', HM, abs + margin)
-s.u, s.g, s.hd, s.t = uid, U, hd, bound
-arm(s)
-return { expired, 0 }
+return { {}, redis.call('GET', R) or '', entries() }
 `;
 
-// ARGV[7] H. Answers {expired, user id, handle}, or {expired} when unbound, unknown or dead.
-const USER_OF = `${HEAD}
-local s = load(ARGV[7])
-if not s then ended(ARGV[7]) return { expired } end
-if not alive(s) or not s.g then return { expired } end
-return { expired, s.u, s.hd }
-`;
-
-// ARGV[7] U. Answers {expired, {{handle, created, last seen, user agent, ip}, …}}, oldest first.
-const LIST = `${HEAD}
-local out = {}
-for i, e in ipairs(members(ARGV[7], 'm:a', 'm:i')) do
-  local m = e[2]
-  out[i] = { e[1].hd, m[1], m[2], m[7] or '', m[8] or '' }
+// ARGV[7…] handle, H, handle, H, …: drops each handle that still points at that H; with ARGV[7]
+// = '=' the pairs that follow repoint a handle from its old H to a new one (handle, old, new, …).
+const PRUNE = `${USER_HEAD}
+if ARGV[7] == '=' then
+  for i = 8, #ARGV - 2, 3 do
+    if redis.call('HGET', HM, ARGV[i]) == ARGV[i + 1] then redis.call('HSET', HM, ARGV[i], ARGV[i + 2]) end
+  end
+  return { {} }
 end
-return { expired, out }
-`;
-
-// ARGV[7] U, ARGV[8] handle. Answers {expired, 1} when a live session of U ended, else 0.
-const REVOKE = `${HEAD}
-for _, e in ipairs(members(ARGV[7])) do
-  if e[1].hd == ARGV[8] then
-    kill(e[1])
-    return { expired, 1 }
+for i = 7, #ARGV - 1, 2 do
+  if redis.call('HGET', HM, ARGV[i]) == ARGV[i + 1] then
+    redis.call('HDEL', HM, ARGV[i])
+    redis.call('ZREM', Z, ARGV[i])
   end
 end
-return { expired, 0 }
+return { {} }
 `;
 
-// ARGV[7] U, ARGV[8] excepted handle or ''. Answers {expired, how many ended}. The index is walked
-// before the stamp rises (the excepted session would fail the check otherwise); the stamp only
-// ever rises, and lives absoluteTimeoutMs: no session bound before it can outlive that.
-const REVOKE_ALL = `${HEAD}
-local U, except = ARGV[7], ARGV[8]
-local R = ukey(U, 'r')
+// Revoke-all step 1: raises the stamp (it only ever rises, and lives absoluteTimeoutMs) and
+// answers {{}, entries}. The store then ends each listed session on its own slot.
+const REVOKE_ALL = `${USER_HEAD}
 local stamp = nowText
 local old = redis.call('GET', R)
 if old and tonumber(old) > now then stamp = old end
-local n = 0
-for _, e in ipairs(members(U)) do
-  local s = e[1]
-  if except ~= '' and s.hd == except then
-    redis.call('HSET', skey(s.H), 'm:t', stamp)
-  else
-    kill(s)
-    n = n + 1
-  end
-end
 redis.call('SET', R, stamp, 'PX', abs + margin)
-return { expired, n }
+return { {}, entries() }
 `;
 
 /** A script's source and the SHA1 that EVALSHA names it by. */
@@ -320,11 +388,18 @@ export const SCRIPTS = {
   set: script(SET),
   del: script(DELETE),
   take: script(TAKE),
-  rotate: script(ROTATE),
-  bind: script(BIND),
+  rotateOut: script(ROTATE_OUT),
+  rotateIn: script(ROTATE_IN),
+  rotateSeal: script(ROTATE_SEAL),
+  rotateUndo: script(ROTATE_UNDO),
+  bindPrep: script(BIND_PREP),
+  bindFinish: script(BIND_FINISH),
+  probe: script(PROBE),
+  killHandle: script(KILL_HANDLE),
   userOf: script(USER_OF),
-  list: script(LIST),
-  revoke: script(REVOKE),
+  entries: script(ENTRIES),
+  bindUser: script(BIND_USER),
+  prune: script(PRUNE),
   revokeAll: script(REVOKE_ALL),
 } as const;
 

@@ -172,24 +172,41 @@ await whenRedis(url, () => {
       await store.stop();
     });
 
-    it('checks the stamp on every read: a session the index lost still dies when the stamp passes its bind time', async () => {
+    it('ends a session whose bind is still pending when its handle is revoked (index written, binding not yet)', async () => {
       const store = redisStore({ url, prefix });
       await store.start(options);
-      const [s, t] = [generateSessionId(), generateSessionId()];
+      const s = generateSessionId();
       const ada = user('ada');
-      for (const id of [s, t]) {
-        await store.setValue(id, 'k', 1);
-        await store.bindUser(id, ada, {});
-      }
-      // A revoke the index missed: drop the sessions from it, then raise the stamp by hand.
-      await raw.del([userKey(ada, 's'), userKey(ada, 'h')]);
-      await raw.set(userKey(ada, 'r'), String(Date.now() + 1000));
+      await store.setValue(s, 'k', 1);
+      // Bind's first two steps by hand: the handle marked pending on the session, and indexed.
+      const handle = 'pending-handle-123456';
+      await raw.hSet(key(s), 'm:p', handle);
+      await raw.zAdd(userKey(ada, 's'), { score: Date.now(), value: handle });
+      await raw.hSet(userKey(ada, 'h'), handle, hashSessionId(s));
+      assert.deepStrictEqual(
+        (await store.listUserSessions(ada)).map((x) => x.handle),
+        [handle],
+        'listed while pending',
+      );
+      assert.equal(await store.revokeUserSession(ada, handle), true);
       assert.strictEqual(await store.getValue(s, 'k'), undefined);
       await rejectsWith(store.setValue(s, 'k', 2), 'NOVA_ERR_SESSION_GONE');
-      assert.strictEqual(await store.takeValue(t, 'k'), undefined);
-      assert.strictEqual(await store.userOf(t), undefined);
-      assert.equal(await raw.exists([key(s), key(t)]), 0);
-      assert.equal(await raw.get(`${key(s)}:gone`), '1', 'a tombstone, not an expiry');
+      await store.stop();
+    });
+
+    it('never leaves a session bound but out of the index when a login races a revoke-all', async () => {
+      const store = redisStore({ url, prefix });
+      await store.start(options);
+      for (let round = 0; round < 40; round++) {
+        const s = generateSessionId();
+        const ada = user('ada');
+        await store.setValue(s, 'k', round);
+        const [bound] = await Promise.allSettled([store.bindUser(s, ada, {}), pause(round % 4).then(() => store.revokeUserSessions(ada))]);
+        const alive = (await store.getValue(s, 'k')) !== undefined;
+        const listed = (await store.listUserSessions(ada)).length === 1;
+        assert.equal(alive, listed, `round ${round}: alive ${alive}, listed ${listed}, bind ${bound.status}`);
+        if (alive) assert.equal(bound.status, 'fulfilled');
+      }
       await store.stop();
     });
 
