@@ -22,6 +22,8 @@ export interface RedisClusterHandle {
   url: string;
   /** The port of the master that owns `key`'s slot. */
   masterOf(key: string): number;
+  /** The port of the replica of the master on `port`. */
+  replicaOf(port: number): number;
   /** Kill one node with SIGKILL. */
   kill(port: number): void;
   /** Wait until the cluster says `cluster_state:ok` on every living node and no slot is served by a dead one. */
@@ -142,6 +144,16 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
         }
         throw new Error(`no master found for ${key}`);
       },
+      replicaOf(port) {
+        const alive = nodes.find((n) => !dead.has(n.port));
+        const lines = cli(alive?.port ?? 0, 'CLUSTER', 'NODES')
+          .split('\n')
+          .map((l) => l.split(' '));
+        const master = lines.find((f) => f[1]?.startsWith(`127.0.0.1:${port}@`));
+        const replica = lines.find((f) => f[2]?.includes('slave') && f[3] === master?.[0]);
+        if (replica === undefined) throw new Error(`no replica found for the master on ${port}`);
+        return Number(replica[1]?.split(':')[1]?.split('@')[0]);
+      },
       kill(port) {
         dead.add(port);
         nodes.find((n) => n.port === port)?.process.kill('SIGKILL');
@@ -160,7 +172,14 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
                 .filter((l) => l.includes('master') && l.split(' ').length > 8)
                 .every((l) => !dead.has(Number(l.split(' ')[1]?.split(':')[1]?.split('@')[0])) && !l.includes('fail')),
             );
-          if (served) return;
+          // And every replica has finished its sync: until then WAIT has nobody to wait for.
+          const synced =
+            served &&
+            living.every((n) => {
+              const info = cli(n.port, 'INFO', 'replication');
+              return !info.includes('role:slave') || info.includes('master_link_status:up');
+            });
+          if (synced) return;
           if (Date.now() > deadline) throw new Error('the redis cluster did not become healthy in time');
           await sleep(100);
         }
