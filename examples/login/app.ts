@@ -54,7 +54,7 @@ function count(env: NodeJS.ProcessEnv, name: string): number | undefined {
 }
 
 /**
- * `SESSION_STORE` (`memory`, a `redis://` or a `postgres://` URL) and `SESSION_REPLICATION`
+ * `SESSION_STORE` (`memory`, a `redis://`, `redis+cluster://host:port,…` or `postgres://` URL) and `SESSION_REPLICATION`
  * (a `redis://` or `nats://` URL, or `cluster`, set by `npm run cluster`) go to the framework's
  * `session.store` and `session.replication` as they are; `SESSION_LEASE_MS` (a shorter lease fences
  * a cut-off node sooner, at the cost of more heartbeats; tests use ~1 s) joins the replication.
@@ -110,7 +110,7 @@ function tlsFrom(env: NodeJS.ProcessEnv): { key: Buffer; cert: Buffer } | undefi
 /**
  * The example app, configured from the environment: `PORT`, `SESSION_SECRET` (comma-separated,
  * the first signs), `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT` (seconds),
- * `SESSION_STORE` (`memory`, `redis://…` or `postgres://…`), `SESSION_REPLICATION`
+ * `SESSION_STORE` (`memory`, `redis://…`, `redis+cluster://…` or `postgres://…`), `SESSION_REPLICATION`
  * (`redis://…`, `nats://…` or `cluster`), `SESSION_LEASE_MS` (the replicated store's lease),
  * `SESSION_MAX_STORE_BYTES` (the memory stores' byte budget; default a quarter of the heap limit),
  * `LOGIN_RATE_LIMIT` (login attempts per minute per address, default 20, `0` for none) and

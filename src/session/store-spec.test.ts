@@ -44,6 +44,8 @@ describe('session.store by URL', () => {
       ['memory', 'memory'],
       ['redis://127.0.0.1:6379', 'redis'],
       ['rediss://cache.example:6380/2', 'redis'],
+      ['redis+cluster://10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000', 'redis'],
+      ['rediss+cluster://user:pw@cache.example:6380', 'redis'],
       ['postgres://postgres@127.0.0.1:5432/test', 'postgres'],
       ['postgresql://u:p@db.example/app', 'postgres'],
     ] as const;
@@ -63,12 +65,14 @@ describe('session.store by URL', () => {
     assert.equal(err.code, 'NOVA_ERR_CONFIG');
     assert.match(
       err.message,
-      /^invalid configuration at "session\.store": must be "memory", a redis:\/\/ or rediss:\/\/ URL, a postgres:\/\/ or postgresql:\/\/ URL, or a session store object \(got a "mongodb:" value\)$/,
+      /^invalid configuration at "session\.store": must be "memory", a redis:\/\/ or rediss:\/\/ URL, a redis\+cluster:\/\/host:port,… URL, a postgres:\/\/ or postgresql:\/\/ URL, or a session store object \(got a "mongodb:" value\)$/,
     );
     assert.ok(!err.message.includes('hunter2'), 'no password in the message');
     assert.match(refusal({ store: 'localhost:6379' }).message, /"session\.store": must be .* \(got a "localhost:" value\)/);
     assert.match(refusal({ store: 'memroy' }).message, /"session\.store": must be .* \(got a value with no URL scheme\)/);
     assert.match(refusal({ secrets: [SECRET], store: 'redis://[bad' }).message, /"session\.store": is not a valid redis:\/\/ URL$/);
+    assert.match(refusal({ secrets: [SECRET], store: 'redis+cluster://10.0.0.1:7000,10.0.0.2' }).message, /"session\.store": is not a valid redis\+cluster:\/\/ URL$/);
+    assert.match(refusal({ secrets: [SECRET], store: 'redis+cluster://' }).message, /"session\.store": is not a valid redis\+cluster:\/\/ URL$/);
     assert.match(refusal({ store: 42 as never }).message, /"session\.store": expected "memory", a redis:\/\//);
   });
 });

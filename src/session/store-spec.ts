@@ -16,6 +16,7 @@ import type { SessionStore } from './store.js';
 import { memoryStore } from './stores/memory.js';
 import { postgresStore } from './stores/postgres.js';
 import { redisStore } from './stores/redis.js';
+import { clusterNodes } from './stores/redis-connection.js';
 
 /**
  * `session.replication` as an object: the transport's URL and the replicated store's options
@@ -31,7 +32,7 @@ export interface ReplicationOptions extends Omit<ReplicatedStoreOptions, 'transp
   url: string;
 }
 
-const STORE_FORMS = '"memory", a redis:// or rediss:// URL, a postgres:// or postgresql:// URL, or a session store object';
+const STORE_FORMS = '"memory", a redis:// or rediss:// URL, a redis+cluster://host:port,… URL, a postgres:// or postgresql:// URL, or a session store object';
 const REPLICATION_FORMS = 'a redis:// or rediss:// URL, a nats:// (or tls://) URL, "cluster", or { url, leaseMs, partition, … }';
 const REPLICATION_KEYS = new Set([
   'url',
@@ -61,6 +62,10 @@ function got(spec: string): string {
 }
 
 function parses(spec: string): boolean {
+  const cluster = clusterNodes(spec);
+  // A cluster URL lists several host:port seeds, which URL() cannot parse: check each one.
+  if (cluster === undefined && /^rediss?\+cluster:/i.test(spec)) return false;
+  if (cluster !== undefined) return cluster.nodes.length > 0 && cluster.nodes.every((node) => /:\d+$/.test(node) && parses(node));
   try {
     new URL(spec);
     return true;
@@ -72,7 +77,7 @@ function parses(spec: string): boolean {
 function storeKind(spec: string): StoreKind | undefined {
   if (spec === 'memory') return 'memory';
   const scheme = schemeOf(spec);
-  if (scheme === 'redis' || scheme === 'rediss') return 'redis';
+  if (scheme === 'redis' || scheme === 'rediss' || scheme === 'redis+cluster' || scheme === 'rediss+cluster') return 'redis';
   if (scheme === 'postgres' || scheme === 'postgresql') return 'postgres';
   return undefined;
 }
