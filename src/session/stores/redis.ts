@@ -19,7 +19,8 @@
  *   still marked live means Redis expired the session: `onExpired` is called then, once.
  * - `Pu:{U}:s` (sorted set): the user's handles, scored by the session's creation time.
  * - `Pu:{U}:h` (hash): handle → H.
- * - `Pu:{U}:r` (string): the revocation stamp (ms); TTL `absoluteTimeoutMs` + 1 min.
+ * - `Pu:{U}:r` (string): the time of the last revoke-all (ms): a later bind is stamped no earlier
+ *   (nodes' clocks differ); TTL `absoluteTimeoutMs` + 1 min. Revoking ends each indexed session.
  *
  * The user's set and hash get a TTL of `absoluteTimeoutMs` + 1 min at every bind (every indexed
  * session ends before then), and dead entries are dropped whenever the index is walked (bind,
@@ -30,11 +31,15 @@
  * `onExpired` fires only when a script finds the expiry: a read, write, take, rotation or bind of
  * that id, or a walk of its user's index. A session nobody asks about again is never reported.
  *
+ * Every script touches the keys of one hash slot only, so the same code runs on one Redis, Sentinel
+ * or Redis Cluster (`redis+cluster://…` URLs, node-redis's cluster client). Operations that span a
+ * session and its user, or two sessions, are a few single-slot steps (see `rotate` and `bindUser`);
+ * `P{H}:gone` may then read `m` + N (moved to N by a rotation), and the hash may hold `m:m`/`m:w`
+ * (being moved to N, since) and `m:p` (a bind pending for that handle). Kills wait for a replica
+ * (`WAIT 1`) when the deployment has replicas, so a failover cannot revive a logged-out session.
+ *
  * Limits: `maxSessions` is not enforced (Redis has no cheap count of live sessions; cap memory
- * with Redis's own `maxmemory` and a `volatile-*` eviction policy instead). Rotation, binding,
- * revocation and the stamp check touch keys of several slots in one script, so the store needs a
- * single Redis node (or Sentinel), not Redis Cluster (issue 14 splits those scripts; the layout
- * stays).
+ * with Redis's own `maxmemory` and a `volatile-*` eviction policy instead).
  */
 import { createHash } from 'node:crypto';
 import { errors } from '../../errors.js';
@@ -66,11 +71,15 @@ import { SCRIPTS, type ScriptName } from './redis-scripts.js';
 
 /** Options of `redisStore`. */
 export interface RedisStoreOptions {
-  /** Default: `process.env.REDIS_URL`, else `redis://127.0.0.1:6379`. Ignored when `client` is given. */
+  /**
+   * Default: `process.env.REDIS_URL`, else `redis://127.0.0.1:6379`. A Redis Cluster is named
+   * `redis+cluster://[user:password@]host:port,host:port,…` (any one node is enough). Ignored when
+   * `client` is given.
+   */
   url?: string;
   /** Prefix of every key the store writes. Default `nova:sess:`. Must not hold `{` or `}`. */
   prefix?: string;
-  /** Bring your own client. The store connects it if needed and never closes it. */
+  /** Bring your own client (`createClient()` or `createCluster()`). The store connects it if needed and never closes it. */
   client?: RedisClientLike;
   /** How long `start()` waits for Redis before failing. Default 3000 ms. */
   connectTimeoutMs?: number;
@@ -517,8 +526,8 @@ async function hasReplicas(conn: Conn, timeoutMs: number): Promise<boolean> {
 
 /**
  * The Redis session store: one hash per session keyed by the hashed id, per-key fields, one Lua
- * script (one round trip) per operation, idle and absolute expiry from stored timestamps and Redis
- * TTLs, atomic rotation and tombstones, sessions per user (index, revocation stamp, cap) and the
+ * script (one round trip) per read or write, on one Redis or a Redis Cluster, idle and absolute expiry from stored timestamps and Redis
+ * TTLs, rotation without a lost or resurrecting write and tombstones, kills acknowledged once a replica holds them, sessions per user (index, revocation stamp, cap) and the
  * atomic take. `redis` is loaded only when the store starts. `maxSessions` and `maxStoreBytes` are not enforced (the sessions are in Redis, not in this process).
  * Sessions written by versions that keyed by the raw id are simply not found.
  *
