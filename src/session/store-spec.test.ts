@@ -71,7 +71,10 @@ describe('session.store by URL', () => {
     assert.match(refusal({ store: 'localhost:6379' }).message, /"session\.store": must be .* \(got a "localhost:" value\)/);
     assert.match(refusal({ store: 'memroy' }).message, /"session\.store": must be .* \(got a value with no URL scheme\)/);
     assert.match(refusal({ secrets: [SECRET], store: 'redis://[bad' }).message, /"session\.store": is not a valid redis:\/\/ URL$/);
-    assert.match(refusal({ secrets: [SECRET], store: 'redis+cluster://10.0.0.1:7000,10.0.0.2' }).message, /"session\.store": is not a valid redis\+cluster:\/\/ URL$/);
+    assert.match(
+      refusal({ secrets: [SECRET], store: 'redis+cluster://10.0.0.1:7000,10.0.0.2' }).message,
+      /"session\.store": is not a valid redis\+cluster:\/\/ URL$/,
+    );
     assert.match(refusal({ secrets: [SECRET], store: 'redis+cluster://' }).message, /"session\.store": is not a valid redis\+cluster:\/\/ URL$/);
     assert.match(refusal({ store: 42 as never }).message, /"session\.store": expected "memory", a redis:\/\//);
   });

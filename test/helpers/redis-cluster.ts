@@ -116,11 +116,10 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
         await sleep(50);
       }
     }
-    const create = spawnSync(
-      'redis-cli',
-      ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'],
-      { encoding: 'utf8', timeout: 30_000 },
-    );
+    const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
     const handle: RedisClusterHandle = {
       nodes,

@@ -42,7 +42,9 @@ describe('example app on SESSION_STORE=redis+cluster://…', () => {
   let cluster: RedisClusterHandle | undefined;
   after(() => cluster?.stop());
 
-  it('logs in and out on a Redis Cluster named by one of its nodes', { skip: missing !== undefined && process.env.CI !== 'true' ? missing : false }, async () => {
+  it('logs in and out on a Redis Cluster named by one of its nodes', {
+    skip: missing !== undefined && process.env.CI !== 'true' ? missing : false,
+  }, async () => {
     if (missing !== undefined) assert.fail(`${missing}: the Redis Cluster example test cannot run`);
     cluster = await startRedisCluster();
     const seed = cluster.nodes[3]?.port; // a replica at creation: any node is enough

@@ -94,8 +94,12 @@ export function clusterNodes(url: string): { nodes: string[]; username?: string;
 
 /** The URL with any password replaced, for messages and logs. */
 export function safeUrl(url: string): string {
-  const cluster = /^(rediss?\+cluster:\/\/)([^@/]*@)?(.*)$/.exec(url);
-  if (cluster !== null) return `${cluster[1]}${cluster[2] !== undefined && cluster[2].includes(':') ? `${cluster[2].split(':')[0]}:***@` : (cluster[2] ?? '')}${cluster[3]}`;
+  const cluster = /^(rediss?\+cluster:\/\/)(?:([^@/:]*)(:[^@/]*)?@)?(.*)$/.exec(url);
+  if (cluster !== null) {
+    const [, scheme, user, password, hosts] = cluster;
+    const auth = user === undefined ? '' : `${user}${password === undefined ? '' : ':***'}@`;
+    return `${scheme}${auth}${hosts}`;
+  }
   try {
     const u = new URL(url);
     if (u.password !== '') u.password = '***';

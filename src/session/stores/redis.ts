@@ -334,9 +334,7 @@ class RedisStore implements RedisSessionStore {
 
   /** The live sessions among a user's index entries, oldest first; dead entries are dropped from the index. */
   private async liveSessions(tag: string, entries: [string, string][]): Promise<LiveSession[]> {
-    const probed = await Promise.all(
-      entries.map(async ([handle, H]) => ({ handle, H, ...(await this.write('probe', H, [tag, handle], 'always')) })),
-    );
+    const probed = await Promise.all(entries.map(async ([handle, H]) => ({ handle, H, ...(await this.write('probe', H, [tag, handle], 'always')) })));
     const drop: string[] = [];
     const repoint: string[] = [];
     const live: LiveSession[] = [];
