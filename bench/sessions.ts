@@ -6,6 +6,7 @@
 // loaded in turn, slice by slice, with the heap each server holds per stored session.
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
+import { startRedisCluster } from '../test/helpers/redis-cluster.js';
 import { fmt, requireLoadTool, loadTarget, median, progress, recordSection, startTarget, type LoadRequest, type Target } from './harness.js';
 
 requireLoadTool();
@@ -24,6 +25,8 @@ interface TargetSpec {
   readonly cookie: string;
   /** false for the bare ceiling: it stores nothing, so only its read figure means anything. */
   readonly sessions: boolean;
+  /** The Redis it stores sessions in, when not REDIS (the cluster column). */
+  readonly redisUrl?: string;
 }
 const NOVA = 'Nova.ts';
 const EXPRESS = 'express-session';
@@ -33,10 +36,18 @@ const BARE = 'bare node:http';
 // connect-redis, both on the same Redis (REDIS_URL, default the local one).
 const REDIS = process.env.BENCH_STORE === 'redis' ? (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379') : undefined;
 const CONNECT_REDIS = 'express-session + connect-redis';
+// BENCH_REDIS_CLUSTER=1 adds a column: Nova.ts's Redis store on a local Redis Cluster (three
+// masters with a replica each, started for the run and stopped after); or set it to a
+// redis+cluster://host:port,… URL to use a cluster of your own.
+const NOVA_CLUSTER = 'Nova.ts on Redis Cluster';
+const CLUSTER_SPEC = REDIS ? process.env.BENCH_REDIS_CLUSTER : undefined;
+const localCluster = CLUSTER_SPEC === '1' ? await startRedisCluster() : undefined;
+const CLUSTER_URL = localCluster?.url ?? (CLUSTER_SPEC?.includes('://') ? CLUSTER_SPEC : undefined);
 const targets: readonly TargetSpec[] = REDIS
   ? [
       { name: NOVA, script: 'nova-session', cookie: 'session_id', sessions: true },
       { name: CONNECT_REDIS, script: 'express-session', cookie: 'connect.sid', sessions: true },
+      ...(CLUSTER_URL ? [{ name: NOVA_CLUSTER, script: 'nova-session', cookie: 'session_id', sessions: true, redisUrl: CLUSTER_URL }] : []),
     ]
   : [
       { name: NOVA, script: 'nova-session', cookie: 'session_id', sessions: true },
@@ -126,7 +137,7 @@ interface Running {
 
 /** Start a target, log SESSIONS users in (measuring the heap they add) and check they read back. */
 async function setUp(t: TargetSpec): Promise<Running> {
-  const target = await startTarget(t.script, { SESSION_SECRET: SECRET, ...(REDIS ? { SESSION_REDIS_URL: REDIS } : {}) });
+  const target = await startTarget(t.script, { SESSION_SECRET: SECRET, ...(REDIS ? { SESSION_REDIS_URL: t.redisUrl ?? REDIS } : {}) });
   // Warm up the login path (these sessions stay in the baseline), then measure the heap the
   // next SESSIONS logins add.
   await loginMany(target.port, t.cookie, 1_000_000, 1_000);
@@ -182,6 +193,7 @@ try {
   }
 } finally {
   for (const r of running) await r.target.stop();
+  localCluster?.stop();
 }
 const loadAfter = loadavg()[0]!;
 
@@ -202,7 +214,7 @@ function redisReport(): void {
   });
   const ratio = novaRead / peerRead;
   const table = [
-    `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions:redis\`: both servers on the same local Redis, up at once and loaded in turn, ${ROUNDS} slices of ${SECONDS} s each per server and route, wrk (one thread) with 50 connections × 10 pipelined requests, medians over the slices; Node ${process.version}, ${cpus().length} cores shared by the load tool, the servers and Redis.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions:redis\`${CLUSTER_URL ? ` (BENCH_REDIS_CLUSTER=${localCluster ? '1: a local cluster of 3 masters + 3 replicas' : 'a cluster URL'})` : ''}: the servers on the same local Redis${CLUSTER_URL ? ` (${NOVA_CLUSTER}: on the cluster)` : ''}, up at once and loaded in turn, ${ROUNDS} slices of ${SECONDS} s each per server and route, wrk (one thread) with 50 connections × 10 pipelined requests, medians over the slices; Node ${process.version}, ${cpus().length} cores shared by the load tool, the servers and Redis.`,
     '',
     '| server | read req/s | read vs connect-redis | read CPU µs/request | login req/s | login vs connect-redis | login CPU µs/request |',
     '|---|---:|---:|---:|---:|---:|---:|',

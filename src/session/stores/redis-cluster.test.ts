@@ -5,6 +5,8 @@
  * are skipped elsewhere.
  */
 import { after, describe, it } from 'node:test';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { sessionStoreConformance } from '../../testing/session-store.suite.js';
@@ -151,6 +153,58 @@ function registerTests(cluster: RedisClusterHandle): void {
       } finally {
         await store.stop();
       }
+    });
+  });
+
+  describe('redis store on one Redis with a replica', () => {
+    it('finds the replica at start and waits for it on logout (503 while it is stopped); without waitForReplicas it does not', async () => {
+      const [primary, replica] = [await freePort(), await freePort()];
+      const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+      const procs = [
+        spawn('redis-server', ['--port', String(primary), ...common], { stdio: 'ignore' }),
+        spawn('redis-server', ['--port', String(replica), '--replicaof', '127.0.0.1', String(primary), ...common], { stdio: 'ignore' }),
+      ];
+      try {
+        const deadline = Date.now() + 10_000;
+        while (!/connected_slaves:1/.test(cliOut(primary, 'INFO', 'replication')) || !/master_link_status:up/.test(cliOut(replica, 'INFO', 'replication'))) {
+          if (Date.now() > deadline) throw new Error('the replica did not sync');
+          await pause(50);
+        }
+        const url = `redis://127.0.0.1:${primary}`;
+        const waiting = redisStore({ url, prefix, replicaTimeoutMs: 300 });
+        const notWaiting = redisStore({ url, prefix, waitForReplicas: false });
+        await Promise.all([waiting.start(options), notWaiting.start(options)]);
+        const [a, b, c] = [generateSessionId(), generateSessionId(), generateSessionId()];
+        for (const id of [a, b, c]) await waiting.setValue(id, 'k', 1);
+        await waiting.deleteValue(a); // the replica answers: acknowledged
+        procs[1]?.kill('SIGSTOP');
+        try {
+          await rejectsWith(waiting.deleteValue(b), 'NOVA_ERR_SESSION_STORE_UNAVAILABLE');
+          await notWaiting.deleteValue(c);
+        } finally {
+          procs[1]?.kill('SIGCONT');
+        }
+        assert.strictEqual(await waiting.getValue(b, 'k'), undefined, 'ended on the primary all the same');
+        await Promise.all([waiting.stop(), notWaiting.stop()]);
+      } finally {
+        for (const p of procs) p.kill('SIGKILL');
+      }
+    });
+  });
+}
+
+function cliOut(port: number, ...args: string[]): string {
+  return spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 }).stdout ?? '';
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      s.close(() => resolve(port));
     });
   });
 }
