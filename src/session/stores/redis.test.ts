@@ -143,6 +143,49 @@ function registerTests(): void {
       await store.stop();
     });
 
+    it('rotates in steps: the old id ends as a tombstone "moved to" the new one, without the moving mark', async () => {
+      const store = redisStore({ url, prefix });
+      await store.start(options);
+      const [o, n] = [generateSessionId(), generateSessionId()];
+      await store.setValue(o, 'k', 1);
+      await store.rotate(o, n);
+      assert.equal(await raw.get(`${key(o)}:gone`), `m${hashSessionId(n)}`);
+      const fields = Object.keys(await raw.hGetAll(key(n)));
+      assert.ok(!fields.includes('m:m') && !fields.includes('m:w'), fields.join());
+      await store.stop();
+    });
+
+    it('holds a write that meets a rotation in progress and lands it on the new id; a write after the rotation is refused', async () => {
+      const store = redisStore({ url, prefix });
+      await store.start(options);
+      const [o, n] = [generateSessionId(), generateSessionId()];
+      await store.setValue(o, 'k', 1);
+      // Step 1 of a rotation by another process: the session is marked moving to n.
+      const N = hashSessionId(n);
+      await raw.hSet(key(o), { 'm:m': N, 'm:w': String(Date.now()) });
+      let settled = false;
+      const late = store.setValue(o, 'late', 2).finally(() => {
+        settled = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(settled, false, 'the write waits while the session moves');
+      assert.strictEqual(await raw.hGet(key(o), 'k:late'), null, 'nothing written to the old id');
+      // Steps 2 and 3: the copy made, the old id sealed as moved to n.
+      const copy = await raw.hGetAll(key(o));
+      delete copy['m:m'];
+      delete copy['m:w'];
+      await raw.hSet(key(n), copy);
+      await raw.pExpire(key(n), 60_000);
+      await raw.del(key(o));
+      await raw.set(`${key(o)}:gone`, `m${N}`, { PX: 600_000 });
+      await late;
+      assert.equal(await store.getValue(n, 'late'), 2, 'the held write landed on the new id');
+      assert.equal(await store.getValue(n, 'k'), 1);
+      await rejectsWith(store.setValue(o, 'after', 3), 'NOVA_ERR_SESSION_GONE');
+      assert.equal(await raw.exists(key(o)), 0, 'the old id was not recreated');
+      await store.stop();
+    });
+
     it('refuses an oversized first write without writing anything', async () => {
       const store = redisStore({ url, prefix });
       await store.start(options);
