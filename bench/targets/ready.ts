@@ -12,5 +12,7 @@ export function ready(server: { address(): AddressInfo | string | null }): void 
       process.send?.({ heap: process.memoryUsage().heapUsed });
     }
   });
+  // A normal exit on SIGTERM, so `node --cpu-prof` writes its profile (BENCH_NODE_ARGS).
+  process.once('SIGTERM', () => process.exit(0));
   process.stdout.write(`READY ${(server.address() as AddressInfo).port}\n`);
 }
