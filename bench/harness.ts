@@ -13,12 +13,14 @@ export interface Target {
   cpu(): Promise<number>;
   /** The target's heap after a full GC, in bytes. */
   heap(): Promise<number>;
+  /** Start or stop a CPU profile of the target (written when BENCH_PROFILE names a directory). */
+  profile(step: 'start' | 'stop'): Promise<void>;
   stop(): Promise<void>;
 }
 
-function ask(proc: ChildProcess, question: 'cpu' | 'heap'): Promise<number> {
+function ask(proc: ChildProcess, question: 'cpu' | 'heap' | 'profile-start' | 'profile-stop'): Promise<number> {
   return new Promise((resolve) => {
-    proc.once('message', (msg: Record<string, number>) => resolve(msg[question]!));
+    proc.once('message', (msg: Record<string, number>) => resolve(msg[question.startsWith('profile') ? 'profile' : question]!));
     proc.send(question);
   });
 }
@@ -59,6 +61,9 @@ export async function startTarget(name: string, env: Record<string, string> = {}
     proc,
     cpu: () => ask(proc, 'cpu'),
     heap: () => ask(proc, 'heap'),
+    profile: async (step) => {
+      if (process.env.BENCH_PROFILE) await ask(proc, `profile-${step}`);
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         proc.once('exit', () => resolve());

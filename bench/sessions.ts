@@ -210,6 +210,7 @@ async function runSize(size: number): Promise<void> {
     }
     // Every server stays up and gets a short slice in turn, so a burst of noise from the machine
     // lands on all of them alike instead of deciding one server's whole figure.
+    for (const r of running) await r.target.profile('start');
     for (let round = 1; round <= ROUNDS; round += 1) {
       const line: string[] = [];
       for (const r of running) {
@@ -222,6 +223,7 @@ async function runSize(size: number): Promise<void> {
       }
       progress(`${fmt(size)} sessions, read slice ${round}/${ROUNDS}: ${line.join(', ')} req/s`);
     }
+    for (const r of running) await r.target.profile('stop');
     // Logins after the reads: they grow the stores, which must not weigh on the read figures.
     for (let round = 1; round <= ROUNDS; round += 1) {
       const line: string[] = [];

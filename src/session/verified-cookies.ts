@@ -9,7 +9,12 @@
  * not already hold.
  *
  * Memory is bounded by two generations: when the current one fills, it becomes the previous one
- * and the old previous one is dropped. Values seen in either stay cheap. What is kept is copied
+ * and the old previous one is dropped. Values seen in either stay cheap. A generation holds as
+ * many values as the app allows sessions (`verifiedCookieLimit`): with a fixed 16,384, a server
+ * holding 100,000 sessions missed on almost every read, paying the HMAC, two copies and a
+ * generation's worth of old-space garbage each time (CPU per read 20.9 µs at 100k sessions against
+ * 15.7 µs with every value held, bare node:http 10.5). The cookie a login sends is remembered when
+ * it is signed (`remember`), so even the first read of a session skips the HMAC. What is kept is copied
  * first: a cookie value cut from a request's `Cookie` header is, in V8, a slice that keeps the
  * whole header alive, and 32k cached 4 KB headers would hold 128 MB.
  *
@@ -50,10 +55,36 @@ export class VerifiedCookies {
     return kept;
   }
 
+  /**
+   * Remember a value this process signed itself for `id`: valid by construction. `id` is kept as
+   * given (it is the process's own string, the one the store keys the session by, not a slice of
+   * a request header), so the cache adds only the value and its map slot (~130 bytes) per session.
+   */
+  remember(value: string, id: string): void {
+    if (this.#current.size >= this.#limit) {
+      this.#previous = this.#current;
+      this.#current = new Map();
+    }
+    this.#current.set(detach(value), id);
+  }
+
   /** Values held, in both generations. */
   get size(): number {
     return this.#current.size + this.#previous.size;
   }
+}
+
+/**
+ * Values per generation for an app allowing `maxSessions` sessions: all of them fit in one, so a
+ * read of a live session never pays the HMAC once its value is known; never below 16,384.
+ *
+ * @example
+ * ```ts
+ * const cache = new VerifiedCookies(verifiedCookieLimit(config.session.maxSessions));
+ * ```
+ */
+export function verifiedCookieLimit(maxSessions: number): number {
+  return Math.max(16_384, maxSessions);
 }
 
 /**
