@@ -328,7 +328,9 @@ function memoryReport(): void {
     `at least 0.7× bare node:http on the read at ${fmt(large)} sessions — ${verdict(vsBare(large) >= 0.7)} (${vsBare(large).toFixed(2)}×)`,
     `at least 0.8× at ${fmt(small)} — ${verdict(vsBare(small) >= 0.8)} (${vsBare(small).toFixed(2)}×)`,
     `heap per session no higher at ${fmt(large)} than at ${fmt(small)} — ${verdict(heap(large, NOVA) <= heap(small, NOVA))} (${fmt(heap(large, NOVA))} B vs ${fmt(heap(small, NOVA))} B)`,
-    `less heap per session than either peer — ${verdict(peerHeaps.every((h) => h.nova < h.other))} (${peerHeaps.map((h) => `${fmt(h.nova)} B vs ${fmt(h.other)} B ${h.peer} at ${fmt(h.size)}`).join('; ')})`,
+    peerHeaps.length === 0
+      ? 'less heap per session than either peer — not measured (no peer ran)'
+      : `less heap per session than either peer — ${verdict(peerHeaps.every((h) => h.nova < h.other))} (${peerHeaps.map((h) => `${fmt(h.nova)} B vs ${fmt(h.other)} B ${h.peer} at ${fmt(h.size)}`).join('; ')})`,
     `p99 at ${fmt(large)} within 2× of ${fmt(small)} — ${verdict(m(large, NOVA, 'readP99') <= 2 * m(small, NOVA, 'readP99'))} (${ms(m(large, NOVA, 'readP99'))} vs ${ms(m(small, NOVA, 'readP99'))})`,
   ];
   const slices = SIZES.map((size) => `at ${fmt(size)}: ${perSlice(size, BARE)}`);
