@@ -2,7 +2,7 @@
 // and record results in bench/README.md between markers.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,20 +13,40 @@ export interface Target {
   cpu(): Promise<number>;
   /** The target's heap after a full GC, in bytes. */
   heap(): Promise<number>;
+  /** Start or stop a CPU profile of the target (written when BENCH_PROFILE names a directory). */
+  profile(step: 'start' | 'stop'): Promise<void>;
   stop(): Promise<void>;
 }
 
-function ask(proc: ChildProcess, question: 'cpu' | 'heap'): Promise<number> {
+function ask(proc: ChildProcess, question: 'cpu' | 'heap' | 'profile-start' | 'profile-stop'): Promise<number> {
   return new Promise((resolve) => {
-    proc.once('message', (msg: Record<string, number>) => resolve(msg[question]!));
+    proc.once('message', (msg: Record<string, number>) => resolve(msg[question.startsWith('profile') ? 'profile' : question]!));
     proc.send(question);
   });
 }
 
-/** Start `bench/targets/<name>.js`; it prints `READY <port>` once it listens. */
-export async function startTarget(name: string, env: Record<string, string> = {}): Promise<Target> {
+// Servers on core 0, wrk on core 1 (BENCH_PIN=0 turns it off, as does a machine without taskset
+// or with one core): pinned, a server's GC and libuv helper threads count against the server they
+// serve instead of borrowing the load tool's core, and wrk never takes cycles from a server.
+const PIN = process.env.BENCH_PIN !== '0' && spawnSync('taskset', ['-c', '0', 'true']).status === 0 && availableParallelism() >= 2;
+
+/** `command args…`, run on `core` when pinning is on. */
+function pinned(core: number, command: string, args: readonly string[]): [string, string[]] {
+  return PIN ? ['taskset', ['-c', String(core), command, ...args]] : [command, [...args]];
+}
+
+/** Whether servers and the load tool run pinned to cores 0 and 1 (for the tables' captions). */
+export const pinnedToCores = PIN;
+
+/**
+ * Start `bench/targets/<name>.js`; it prints `READY <port>` once it listens. `nodeArgs` go to
+ * node before the script (a profile: `--cpu-prof`; a heap size); BENCH_NODE_ARGS adds to them.
+ */
+export async function startTarget(name: string, env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<Target> {
   const script = fileURLToPath(new URL(`./targets/${name}.js`, import.meta.url));
-  const proc = spawn(process.execPath, ['--expose-gc', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const [command, args] = pinned(0, process.execPath, ['--expose-gc', ...nodeArgs, ...extra, script]);
+  const proc = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
@@ -41,10 +61,14 @@ export async function startTarget(name: string, env: Record<string, string> = {}
     proc,
     cpu: () => ask(proc, 'cpu'),
     heap: () => ask(proc, 'heap'),
+    profile: async (step) => {
+      if (process.env.BENCH_PROFILE) await ask(proc, `profile-${step}`);
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         proc.once('exit', () => resolve());
-        proc.kill('SIGKILL');
+        // SIGTERM when profiling, so node writes its --cpu-prof file on the way out.
+        proc.kill(process.env.BENCH_NODE_ARGS?.includes('--cpu-prof') ? 'SIGTERM' : 'SIGKILL');
       }),
   };
 }
@@ -72,6 +96,8 @@ export interface LoadResult {
   /** Average requests per second. */
   readonly rps: number;
   readonly requests: number;
+  /** 99th percentile latency, microseconds (wrk --latency; with pipelining, per batch of requests). */
+  readonly p99: number;
 }
 
 const LOAD_SCRIPT = fileURLToPath(new URL('../../bench/load.lua', import.meta.url));
@@ -118,10 +144,10 @@ export function requireLoadTool(): void {
  * its routes' answers before loading them.
  */
 export async function load(options: LoadOptions): Promise<LoadResult> {
-  const args = ['-t1', `-c${options.connections ?? 50}`, `-d${options.seconds}s`, '-s', LOAD_SCRIPT, options.url];
+  const [command, args] = pinned(1, 'wrk', ['-t1', `-c${options.connections ?? 50}`, `-d${options.seconds}s`, '--latency', '-s', LOAD_SCRIPT, options.url]);
   const env = { ...process.env, WRK_REQUESTS: requestFile(options.requests), WRK_PIPELINE: String(options.pipelining ?? 10) };
   const out = await new Promise<string>((resolve, reject) => {
-    const proc = spawn('wrk', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     proc.stdout.on('data', (d: Buffer) => (text += d.toString()));
     proc.stderr.on('data', (d: Buffer) => (text += d.toString()));
@@ -132,12 +158,12 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   });
   const line = out.split('\n').find((l) => l.startsWith('WRK '));
   if (line === undefined) throw new Error(`wrk printed no result:\n${out}`);
-  const r = JSON.parse(line.slice(4)) as Record<'requests' | 'duration_us' | 'connect' | 'read' | 'write' | 'status' | 'timeout', number>;
+  const r = JSON.parse(line.slice(4)) as Record<'requests' | 'duration_us' | 'connect' | 'read' | 'write' | 'status' | 'timeout' | 'p99_us', number>;
   const bad = r.connect + r.read + r.write + r.status + r.timeout;
   if (bad > 0 && bad > r.requests * 0.001) {
     throw new Error(`${options.url}: ${r.connect + r.read + r.write} socket errors, ${r.timeout} timeouts, ${r.status} answers ≥ 400 of ${r.requests}`);
   }
-  return { rps: r.requests / (r.duration_us / 1e6), requests: r.requests };
+  return { rps: r.requests / (r.duration_us / 1e6), requests: r.requests, p99: r.p99_us };
 }
 
 /** Load a target and also measure its CPU microseconds per request. */

@@ -1,13 +1,14 @@
 // `npm run bench:sessions`: the login example's two session routes — a session read (GET /profile
-// cycling over 10,000 logged-in sessions) and a login (POST /login: check the form, regenerate the
+// cycling over every logged-in session) and a login (POST /login: check the form, regenerate the
 // id, write the username, 302) — on Nova.ts, express + express-session and fastify +
 // @fastify/session (each with its recommended options and in-memory store), plus bare node:http
-// answering /profile with the same bytes and no session work. All four run at once and are
-// loaded in turn, slice by slice, with the heap each server holds per stored session.
+// answering /profile with the same bytes and no session work. At each size of the session-count
+// axis (BENCH_SESSIONS, default 10k, 100k and 1M) the servers that run at that size are up at
+// once and loaded in turn, slice by slice, with the heap each server holds per stored session.
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { startRedisCluster } from '../test/helpers/redis-cluster.js';
-import { fmt, requireLoadTool, loadTarget, median, progress, recordSection, startTarget, type LoadRequest, type Target } from './harness.js';
+import { fmt, loadTarget, median, pinnedToCores, progress, recordSection, requireLoadTool, startTarget, type LoadRequest, type Target } from './harness.js';
 
 requireLoadTool();
 
@@ -15,7 +16,15 @@ requireLoadTool();
 // swing by half; fifteen 1 s slices each, taken in turn, average the noise over every server.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
-const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10_000);
+// The session-count axis: the whole comparison is run once per size, each with fresh servers.
+// The Redis comparison keeps to one size (its servers hold no sessions in their heaps).
+const SIZES = (process.env.BENCH_SESSIONS ?? (process.env.BENCH_STORE === 'redis' ? '10000' : '10000,100000,1000000'))
+  .split(',')
+  .map((n) => Number(n.trim().replaceAll('_', '')))
+  .filter((n) => Number.isInteger(n) && n > 0);
+// The peers log in at a few thousand a second and take over 1 KB of heap per session (fastify):
+// past this many sessions they are left out (BENCH_PEERS_MAX raises it).
+const PEERS_MAX = Number(process.env.BENCH_PEERS_MAX ?? 100_000);
 const LOGIN_CONCURRENCY = 50;
 const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
 
@@ -27,6 +36,8 @@ interface TargetSpec {
   readonly sessions: boolean;
   /** The Redis it stores sessions in, when not REDIS (the cluster column). */
   readonly redisUrl?: string;
+  /** Run at every size (bare and Nova.ts), or only up to PEERS_MAX sessions. */
+  readonly always: boolean;
 }
 const NOVA = 'Nova.ts';
 const EXPRESS = 'express-session';
@@ -45,16 +56,17 @@ const localCluster = CLUSTER_SPEC === '1' ? await startRedisCluster() : undefine
 const CLUSTER_URL = localCluster?.url ?? (CLUSTER_SPEC?.includes('://') ? CLUSTER_SPEC : undefined);
 const targets: readonly TargetSpec[] = REDIS
   ? [
-      { name: NOVA, script: 'nova-session', cookie: 'session_id', sessions: true },
-      { name: CONNECT_REDIS, script: 'express-session', cookie: 'connect.sid', sessions: true },
-      ...(CLUSTER_URL ? [{ name: NOVA_CLUSTER, script: 'nova-session', cookie: 'session_id', sessions: true, redisUrl: CLUSTER_URL }] : []),
+      { name: NOVA, script: 'nova-session', cookie: 'session_id', sessions: true, always: true },
+      { name: CONNECT_REDIS, script: 'express-session', cookie: 'connect.sid', sessions: true, always: true },
+      ...(CLUSTER_URL ? [{ name: NOVA_CLUSTER, script: 'nova-session', cookie: 'session_id', sessions: true, always: true, redisUrl: CLUSTER_URL }] : []),
     ]
   : [
-      { name: NOVA, script: 'nova-session', cookie: 'session_id', sessions: true },
-      { name: EXPRESS, script: 'express-session', cookie: 'connect.sid', sessions: true },
-      { name: FASTIFY, script: 'fastify-session', cookie: 'sessionId', sessions: true },
-      { name: BARE, script: 'bare-session', cookie: 'session_id', sessions: false },
+      { name: NOVA, script: 'nova-session', cookie: 'session_id', sessions: true, always: true },
+      { name: EXPRESS, script: 'express-session', cookie: 'connect.sid', sessions: true, always: false },
+      { name: FASTIFY, script: 'fastify-session', cookie: 'sessionId', sessions: true, always: false },
+      { name: BARE, script: 'bare-session', cookie: 'session_id', sessions: false, always: true },
     ];
+const targetsAt = (size: number) => targets.filter((t) => t.always || size <= PEERS_MAX);
 
 const loginBody = (user: string) => `username=${user}&password=password`;
 
@@ -123,31 +135,62 @@ function profile(port: number, cookie: string): Promise<{ status: number; body: 
 interface Figures {
   readRps: number[];
   readCpu: number[];
+  readP99: number[];
   loginRps: number[];
   loginCpu: number[];
   heapPerSession: number[];
 }
-const figures = new Map<string, Figures>(targets.map((t) => [t.name, { readRps: [], readCpu: [], loginRps: [], loginCpu: [], heapPerSession: [] }]));
+/** Figures per size, then per server. */
+const figures = new Map<number, Map<string, Figures>>();
+const figuresOf = (size: number, name: string): Figures => {
+  let bySize = figures.get(size);
+  if (bySize === undefined) figures.set(size, (bySize = new Map()));
+  let f = bySize.get(name);
+  if (f === undefined) bySize.set(name, (f = { readRps: [], readCpu: [], readP99: [], loginRps: [], loginCpu: [], heapPerSession: [] }));
+  return f;
+};
 
 interface Running {
   readonly spec: TargetSpec;
   readonly target: Target;
   readonly reads: LoadRequest[];
+  readonly cookies: readonly string[];
 }
 
-/** Start a target, log SESSIONS users in (measuring the heap they add) and check they read back. */
-async function setUp(t: TargetSpec): Promise<Running> {
-  const target = await startTarget(t.script, { SESSION_SECRET: SECRET, ...(REDIS ? { SESSION_REDIS_URL: t.redisUrl ?? REDIS } : {}) });
+/**
+ * What a user holding `size` sessions in one process would configure on the Nova.ts target: room
+ * for them and for the logins the benchmark adds (`maxSessions`), a memory budget to match
+ * (`maxStoreBytes`, ~1 KB a session against the ~300 B one takes), and a V8 heap big enough for
+ * that budget. Below the defaults (1,000,000 sessions, a quarter of the heap) nothing changes.
+ */
+function novaSizing(size: number): { env: Record<string, string>; nodeArgs: string[] } {
+  const maxSessions = Math.max(1_000_000, 3 * size);
+  if (maxSessions === 1_000_000) return { env: {}, nodeArgs: [] };
+  const maxStoreBytes = maxSessions * 1024;
+  return {
+    env: { BENCH_MAX_SESSIONS: String(maxSessions), BENCH_MAX_STORE_BYTES: String(maxStoreBytes) },
+    nodeArgs: [`--max-old-space-size=${Math.ceil((2 * maxStoreBytes) / 2 ** 20)}`],
+  };
+}
+
+/**
+ * Start a target, log `size` users in (measuring the heap they add) and check they read back.
+ * Bare node:http stores nothing and checks no cookie: it is sent the Nova.ts cookies (`reuse`),
+ * the same header bytes, without logging a million users into a server that keeps none of them.
+ */
+async function setUp(t: TargetSpec, size: number, reuse?: readonly string[]): Promise<Running> {
+  const sizing = t.name === NOVA && !REDIS ? novaSizing(size) : { env: {}, nodeArgs: [] };
+  const target = await startTarget(t.script, { SESSION_SECRET: SECRET, ...(REDIS ? { SESSION_REDIS_URL: t.redisUrl ?? REDIS } : {}), ...sizing.env }, sizing.nodeArgs);
   // Warm up the login path (these sessions stay in the baseline), then measure the heap the
-  // next SESSIONS logins add.
-  await loginMany(target.port, t.cookie, 1_000_000, 1_000);
+  // next `size` logins add.
+  await loginMany(target.port, t.cookie, 10_000_000, 1_000);
   const heapBefore = await target.heap();
   const started = Date.now();
-  const cookies = await loginMany(target.port, t.cookie, 0, SESSIONS);
+  const cookies = reuse ?? (await loginMany(target.port, t.cookie, 0, size));
   const loginSeconds = (Date.now() - started) / 1000;
-  const perSession = ((await target.heap()) - heapBefore) / SESSIONS;
-  if (t.sessions) figures.get(t.name)!.heapPerSession.push(perSession);
-  for (const i of [0, SESSIONS >> 1, SESSIONS - 1]) {
+  const perSession = ((await target.heap()) - heapBefore) / size;
+  if (t.sessions) figuresOf(size, t.name).heapPerSession.push(perSession);
+  for (const i of [0, size >> 1, size - 1]) {
     const r = await profile(target.port, cookies[i]!);
     const expected = t.sessions ? JSON.stringify({ username: `user${i}` }) : JSON.stringify({ username: 'user0' });
     if (r.status !== 200 || r.body !== expected) throw new Error(`${t.name}: GET /profile for user${i} answered ${r.status} ${r.body}`);
@@ -155,8 +198,12 @@ async function setUp(t: TargetSpec): Promise<Running> {
   // Every logged-in cookie in turn, across the 50 connections.
   const reads: LoadRequest[] = cookies.map((cookie) => ({ path: '/profile', headers: { cookie } }));
   await loadTarget(target, { requests: reads, seconds: 1 }); // warm up the JIT
-  progress(`${t.name}: ${fmt(SESSIONS)} logins in ${loginSeconds.toFixed(1)} s${t.sessions ? `, ${fmt(perSession)} heap bytes/session` : ''}`);
-  return { spec: t, target, reads };
+  progress(
+    reuse
+      ? `${t.name}: up, reading with the Nova.ts cookies`
+      : `${t.name}: ${fmt(size)} logins in ${loginSeconds.toFixed(1)} s${t.sessions ? `, ${fmt(perSession)} heap bytes/session` : ''}`,
+  );
+  return { spec: t, target, reads, cookies };
 }
 
 // Logins without a cookie, as a browser arriving at the login form; each one stores a session.
@@ -164,117 +211,155 @@ const loginLoad: LoadRequest[] = [
   { path: '/login', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: loginBody('bench') },
 ];
 
+/** One size: every server it runs up at once, reads then logins in interleaved slices, then stopped. */
+async function runSize(size: number): Promise<void> {
+  const running: Running[] = [];
+  try {
+    for (const t of targetsAt(size)) {
+      const nova = running.find((r) => r.spec.name === NOVA);
+      running.push(await setUp(t, size, t.name === BARE ? nova?.cookies : undefined));
+    }
+    // Every server stays up and gets a short slice in turn, so a burst of noise from the machine
+    // lands on all of them alike instead of deciding one server's whole figure.
+    for (const r of running) await r.target.profile('start');
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      const line: string[] = [];
+      for (const r of running) {
+        const read = await loadTarget(r.target, { requests: r.reads, seconds: SECONDS });
+        const f = figuresOf(size, r.spec.name);
+        f.readRps.push(read.rps);
+        f.readCpu.push(read.cpuPerRequest);
+        f.readP99.push(read.p99);
+        line.push(`${r.spec.name} ${fmt(read.rps)} (p99 ${ms(read.p99)})`);
+      }
+      progress(`${fmt(size)} sessions, read slice ${round}/${ROUNDS}: ${line.join(', ')} req/s`);
+    }
+    for (const r of running) await r.target.profile('stop');
+    // Logins after the reads: they grow the stores, which must not weigh on the read figures.
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      const line: string[] = [];
+      for (const r of running.filter((x) => x.spec.sessions)) {
+        const logins = await loadTarget(r.target, { requests: loginLoad, seconds: SECONDS });
+        figuresOf(size, r.spec.name).loginRps.push(logins.rps);
+        figuresOf(size, r.spec.name).loginCpu.push(logins.cpuPerRequest);
+        line.push(`${r.spec.name} ${fmt(logins.rps)}`);
+      }
+      progress(`${fmt(size)} sessions, login slice ${round}/${ROUNDS}: ${line.join(', ')} req/s`);
+    }
+  } finally {
+    for (const r of running) await r.target.stop();
+  }
+}
+
 const loadBefore = loadavg()[0]!;
-const running: Running[] = [];
 try {
-  for (const t of targets) running.push(await setUp(t));
-  // Every server stays up and gets a short slice in turn, so a burst of noise from the machine
-  // lands on all of them alike instead of deciding one server's whole figure.
-  for (let round = 1; round <= ROUNDS; round += 1) {
-    const line: string[] = [];
-    for (const r of running) {
-      const read = await loadTarget(r.target, { requests: r.reads, seconds: SECONDS });
-      figures.get(r.spec.name)!.readRps.push(read.rps);
-      figures.get(r.spec.name)!.readCpu.push(read.cpuPerRequest);
-      line.push(`${r.spec.name} ${fmt(read.rps)}`);
-    }
-    progress(`read slice ${round}/${ROUNDS}: ${line.join(', ')} req/s`);
-  }
-  // Logins after the reads: they grow the stores, which must not weigh on the read figures.
-  for (let round = 1; round <= ROUNDS; round += 1) {
-    const line: string[] = [];
-    for (const r of running.filter((x) => x.spec.sessions)) {
-      const logins = await loadTarget(r.target, { requests: loginLoad, seconds: SECONDS });
-      figures.get(r.spec.name)!.loginRps.push(logins.rps);
-      figures.get(r.spec.name)!.loginCpu.push(logins.cpuPerRequest);
-      line.push(`${r.spec.name} ${fmt(logins.rps)}`);
-    }
-    progress(`login slice ${round}/${ROUNDS}: ${line.join(', ')} req/s`);
-  }
+  for (const size of SIZES) await runSize(size);
 } finally {
-  for (const r of running) await r.target.stop();
   localCluster?.stop();
 }
 const loadAfter = loadavg()[0]!;
 
-const m = (name: string, key: keyof Figures) => median(figures.get(name)![key]);
+/** The median of one figure; NaN when that server did not run at that size. */
+const m = (size: number, name: string, key: keyof Figures) => {
+  const values = figures.get(size)?.get(name)?.[key] ?? [];
+  return values.length === 0 ? Number.NaN : median(values);
+};
+const ran = (size: number, name: string) => figures.get(size)?.has(name) === true;
+const pinning = pinnedToCores ? 'each server pinned to core 0 (`taskset -c 0`, its GC threads included), wrk to core 1' : 'not pinned to cores (no taskset)';
 if (REDIS) {
-  redisReport();
+  redisReport(SIZES[0]!);
 } else {
   memoryReport();
 }
 
-function redisReport(): void {
-  const peerRead = m(CONNECT_REDIS, 'readRps');
-  const novaRead = m(NOVA, 'readRps');
+function redisReport(size: number): void {
+  const mm = (name: string, key: keyof Figures) => m(size, name, key);
+  const peerRead = mm(CONNECT_REDIS, 'readRps');
+  const novaRead = mm(NOVA, 'readRps');
   const rows = targets.map((t) => {
-    const read = m(t.name, 'readRps');
-    const login = m(t.name, 'loginRps');
-    return `| ${t.name} | ${fmt(read)} | ${(read / peerRead).toFixed(2)}× | ${m(t.name, 'readCpu').toFixed(1)} | ${fmt(login)} | ${(login / m(CONNECT_REDIS, 'loginRps')).toFixed(2)}× | ${m(t.name, 'loginCpu').toFixed(1)} |`;
+    const read = mm(t.name, 'readRps');
+    const login = mm(t.name, 'loginRps');
+    return `| ${t.name} | ${fmt(read)} | ${(read / peerRead).toFixed(2)}× | ${mm(t.name, 'readCpu').toFixed(1)} | ${ms(mm(t.name, 'readP99'))} | ${fmt(login)} | ${(login / mm(CONNECT_REDIS, 'loginRps')).toFixed(2)}× | ${mm(t.name, 'loginCpu').toFixed(1)} |`;
   });
   const ratio = novaRead / peerRead;
   const table = [
-    `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions:redis\`${CLUSTER_URL ? ` (BENCH_REDIS_CLUSTER=${localCluster ? '1: a local cluster of 3 masters + 3 replicas' : 'a cluster URL'})` : ''}: the servers on the same local Redis${CLUSTER_URL ? ` (${NOVA_CLUSTER}: on the cluster)` : ''}, up at once and loaded in turn, ${ROUNDS} slices of ${SECONDS} s each per server and route, wrk (one thread) with 50 connections × 10 pipelined requests, medians over the slices; Node ${process.version}, ${cpus().length} cores shared by the load tool, the servers and Redis.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions:redis\`${CLUSTER_URL ? ` (BENCH_REDIS_CLUSTER=${localCluster ? '1: a local cluster of 3 masters + 3 replicas' : 'a cluster URL'})` : ''}: the servers on the same local Redis${CLUSTER_URL ? ` (${NOVA_CLUSTER}: on the cluster)` : ''}, up at once and loaded in turn, ${ROUNDS} slices of ${SECONDS} s each per server and route, wrk (one thread) with 50 connections × 10 pipelined requests, medians over the slices, ${fmt(size)} sessions; ${pinning}; Node ${process.version}, ${cpus().length} cores shared by the load tool, the servers and Redis; 1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadAfter.toFixed(2)} after.`,
     '',
-    '| server | read req/s | read vs connect-redis | read CPU µs/request | login req/s | login vs connect-redis | login CPU µs/request |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| server | read req/s | read vs connect-redis | read CPU µs/request | read p99 | login req/s | login vs connect-redis | login CPU µs/request |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    `Target for Nova.ts: at least 2× express-session + connect-redis on the read — ${ratio >= 2 ? '**met**' : '**NOT met**'} (${ratio.toFixed(2)}×; ${(m(CONNECT_REDIS, 'readCpu') / m(NOVA, 'readCpu')).toFixed(2)}× by server CPU per request).`,
+    `Target for Nova.ts: at least 2× express-session + connect-redis on the read — ${ratio >= 2 ? '**met**' : '**NOT met**'} (${ratio.toFixed(2)}×; ${(mm(CONNECT_REDIS, 'readCpu') / mm(NOVA, 'readCpu')).toFixed(2)}× by server CPU per request).`,
     '',
-    `Per slice, Nova.ts read req/s ÷ connect-redis: ${figures
-      .get(NOVA)!
-      .readRps.map((r, i) => (r / figures.get(CONNECT_REDIS)!.readRps[i]!).toFixed(2))
-      .join(', ')}.`,
+    `Per slice, Nova.ts read req/s ÷ connect-redis: ${perSlice(size, CONNECT_REDIS)}.`,
   ].join('\n');
   console.log(table);
   if (process.env.BENCH_RECORD !== '0') recordSection('sessions-redis', table);
 }
 
-function memoryReport(): void {
-  const fastifyRead = m(FASTIFY, 'readRps');
-  const fastifyLogin = m(FASTIFY, 'loginRps');
-  const bareRead = m(BARE, 'readRps');
-  const rows = targets.map((t) => {
-    const read = m(t.name, 'readRps');
-    const readCpu = m(t.name, 'readCpu');
-    const cells = [t.name, fmt(read), `${(read / fastifyRead).toFixed(2)}×`, `${((read / bareRead) * 100).toFixed(1)}%`, readCpu.toFixed(1)];
-    if (t.sessions) {
-      const loginRps = m(t.name, 'loginRps');
-      cells.push(fmt(loginRps), `${(loginRps / fastifyLogin).toFixed(2)}×`, m(t.name, 'loginCpu').toFixed(1), fmt(m(t.name, 'heapPerSession')));
-    } else {
-      cells.push('—', '—', '—', '—');
-    }
-    return `| ${cells.join(' | ')} |`;
-  });
+/** Microseconds as milliseconds, for the p99 column. */
+function ms(us: number): string {
+  return Number.isNaN(us) ? '—' : `${(us / 1000).toFixed(1)} ms`;
+}
 
-  const novaRead = m(NOVA, 'readRps');
-  const novaHeap = m(NOVA, 'heapPerSession');
-  const expressHeap = m(EXPRESS, 'heapPerSession');
-  const fastifyHeap = m(FASTIFY, 'heapPerSession');
+/** Nova.ts read req/s ÷ `other`'s, slice by slice (servers run back to back): how much of a ratio is noise. */
+function perSlice(size: number, other: string): string {
+  const nova = figuresOf(size, NOVA).readRps;
+  return nova.map((r, i) => (r / figuresOf(size, other).readRps[i]!).toFixed(2)).join(', ');
+}
+
+function memoryReport(): void {
   const verdict = (ok: boolean) => (ok ? '**met**' : '**NOT met**');
-  const vsFastify = novaRead / fastifyRead;
-  const vsBare = novaRead / bareRead;
-  // Targets measured against servers run minutes apart are only as steady as the machine; the
-  // ratio within each round (servers run back to back) shows how much of a verdict is noise.
-  const perRound = (other: string) =>
-    figures
-      .get(NOVA)!
-      .readRps.map((r, i) => (r / figures.get(other)!.readRps[i]!).toFixed(2))
-      .join(', ');
+  const rows: string[] = [];
+  for (const size of SIZES) {
+    const bareRead = m(size, BARE, 'readRps');
+    const fastifyLogin = m(size, FASTIFY, 'loginRps');
+    for (const t of targets) {
+      if (!ran(size, t.name)) {
+        rows.push(`| ${fmt(size)} | ${t.name} | not run: over ${fmt(PEERS_MAX)} sessions (\`BENCH_PEERS_MAX\`) | | | | | | |`);
+        continue;
+      }
+      const read = m(size, t.name, 'readRps');
+      const cells = [fmt(size), t.name, fmt(read), `${(read / bareRead).toFixed(2)}×`, m(size, t.name, 'readCpu').toFixed(1), ms(m(size, t.name, 'readP99'))];
+      if (t.sessions) {
+        const login = m(size, t.name, 'loginRps');
+        cells.push(fmt(login), Number.isNaN(fastifyLogin) ? '—' : `${(login / fastifyLogin).toFixed(2)}×`, fmt(m(size, t.name, 'heapPerSession')));
+      } else {
+        cells.push('—', '—', '—');
+      }
+      rows.push(`| ${cells.join(' | ')} |`);
+    }
+  }
+
+  // The issue's targets, on the sizes this run covered.
+  const small = SIZES[0]!;
+  const large = SIZES.at(-1)!;
+  const vsBare = (size: number) => m(size, NOVA, 'readRps') / m(size, BARE, 'readRps');
+  const heap = (size: number, name: string) => m(size, name, 'heapPerSession');
+  const peerHeaps = SIZES.flatMap((size) =>
+    [EXPRESS, FASTIFY].filter((p) => ran(size, p)).map((p) => ({ size, peer: p, nova: heap(size, NOVA), other: heap(size, p) })),
+  );
+  const targetsLine = [
+    `at least 0.7× bare node:http on the read at ${fmt(large)} sessions — ${verdict(vsBare(large) >= 0.7)} (${vsBare(large).toFixed(2)}×)`,
+    `at least 0.8× at ${fmt(small)} — ${verdict(vsBare(small) >= 0.8)} (${vsBare(small).toFixed(2)}×)`,
+    `heap per session no higher at ${fmt(large)} than at ${fmt(small)} — ${verdict(heap(large, NOVA) <= heap(small, NOVA))} (${fmt(heap(large, NOVA))} B vs ${fmt(heap(small, NOVA))} B)`,
+    peerHeaps.length === 0
+      ? 'less heap per session than either peer — not measured (no peer ran)'
+      : `less heap per session than either peer — ${verdict(peerHeaps.every((h) => h.nova < h.other))} (${peerHeaps.map((h) => `${fmt(h.nova)} B vs ${fmt(h.other)} B ${h.peer} at ${fmt(h.size)}`).join('; ')})`,
+    `p99 at ${fmt(large)} within 2× of ${fmt(small)} — ${verdict(m(large, NOVA, 'readP99') <= 2 * m(small, NOVA, 'readP99'))} (${ms(m(large, NOVA, 'readP99'))} vs ${ms(m(small, NOVA, 'readP99'))})`,
+  ];
+  const slices = SIZES.map((size) => `at ${fmt(size)}: ${perSlice(size, BARE)}`);
   const table = [
-    `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions\`: all four servers up at once and loaded in turn, ${ROUNDS} slices of ${SECONDS} s each per server and route, wrk (one thread) with 50 connections × 10 pipelined requests, medians over the slices; Node ${process.version}, ${cpus().length} cores (load tool and server share them); 1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadAfter.toFixed(2)} after.`,
-    `Reads cycle over ${fmt(SESSIONS)} sessions logged in just before; logins arrive without a cookie and each stores a new session. Heap bytes/session: heap after a full GC, before and after those ${fmt(SESSIONS)} logins, divided by ${fmt(SESSIONS)}.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions\`: at each size the servers are started fresh, log their users in, and are loaded in turn, ${ROUNDS} slices of ${SECONDS} s each per server and route, wrk (one thread, \`--latency\`) with 50 connections × 10 pipelined requests, medians over the slices; ${pinning}; Node ${process.version}, ${cpus().length} cores; 1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadAfter.toFixed(2)} after.`,
+    `Reads cycle over every session logged in just before; logins arrive without a cookie and each stores a new session. Heap bytes/session: heap after a full GC, before and after those logins, divided by their number. p99: wrk's 99th percentile latency of a batch of 10 pipelined requests. Nova.ts runs with \`maxSessions\` at 3× the size (at least the default 1,000,000), \`maxStoreBytes\` at 1 KiB per allowed session and a V8 heap twice that; bare node:http is sent the Nova.ts cookies.`,
     '',
-    '| server | read req/s | read vs @fastify/session | read vs bare | read CPU µs/request | login req/s | login vs @fastify/session | login CPU µs/request | heap bytes/session |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| sessions | server | read req/s | read vs bare | read CPU µs/request | read p99 | login req/s | login vs @fastify/session | heap bytes/session |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    `Targets for Nova.ts: at least 3× @fastify/session on the read — ${verdict(vsFastify >= 3)} (${vsFastify.toFixed(2)}×; ${(m(FASTIFY, 'readCpu') / m(NOVA, 'readCpu')).toFixed(2)}× by server CPU per request); ` +
-      `at least 70% of bare node:http on the read — ${verdict(vsBare >= 0.7)} (${(vsBare * 100).toFixed(1)}%; ${((m(BARE, 'readCpu') / m(NOVA, 'readCpu')) * 100).toFixed(1)}% by server CPU per request); ` +
-      `less heap per session than either peer — ${verdict(novaHeap < expressHeap && novaHeap < fastifyHeap)} (${fmt(novaHeap)} B vs ${fmt(expressHeap)} B express-session, ${fmt(fastifyHeap)} B @fastify/session).`,
+    `Targets for Nova.ts: ${targetsLine.join('; ')}.`,
     '',
-    `Per slice, Nova.ts read req/s ÷ @fastify/session: ${perRound(FASTIFY)}; ÷ bare node:http: ${perRound(BARE)}.`,
+    `Per slice, Nova.ts read req/s ÷ bare node:http ${slices.join('; ')}.`,
   ].join('\n');
   console.log(table);
   if (process.env.BENCH_RECORD !== '0') recordSection('sessions', table);

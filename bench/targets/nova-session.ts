@@ -36,6 +36,10 @@ const app = createApp({
   session: {
     secrets: [process.env.SESSION_SECRET ?? 'bench-secret-bench-secret-bench-secret-0123'],
     // SESSION_REDIS_URL: the Redis store, for the comparison with connect-redis.
+    // BENCH_MAX_SESSIONS / BENCH_MAX_STORE_BYTES: room for a million sessions and more, as a
+    // user holding that many in one process would configure it (bench/sessions.ts, novaSizing).
+    ...(process.env.BENCH_MAX_SESSIONS ? { maxSessions: Number(process.env.BENCH_MAX_SESSIONS) } : {}),
+    ...(process.env.BENCH_MAX_STORE_BYTES ? { maxStoreBytes: Number(process.env.BENCH_MAX_STORE_BYTES) } : {}),
     ...(process.env.SESSION_REDIS_URL ? { store: redisStore({ url: process.env.SESSION_REDIS_URL, prefix: `nova-bench:${process.pid}:` }) } : {}),
   },
 });

@@ -15,7 +15,7 @@ import { macsOf, sessionSecrets, sign, verify, type SessionSecrets } from './sig
 import type { SessionStore, SessionStoreOptions } from './store.js';
 import { sessionStoreFrom } from './store-spec.js';
 import { withFeature, type SessionOwner } from './users.js';
-import { VerifiedCookies } from './verified-cookies.js';
+import { VerifiedCookies, verifiedCookieLimit } from './verified-cookies.js';
 
 /**
  * Sessions for one app: the cookie step that runs first on every request (Nova's `nova_stream_h`),
@@ -27,7 +27,7 @@ export class SessionManager {
   readonly #config: SessionConfig;
   readonly #cookie: SessionCookieWriter;
   readonly #secrets: SessionSecrets;
-  readonly #verified = new VerifiedCookies();
+  readonly #verified: VerifiedCookies;
   /** Session events: the app's `onEvent` hook and the storm summary. */
   readonly events: SessionEvents;
 
@@ -39,6 +39,7 @@ export class SessionManager {
     this.recordClientAddress = config.session.recordClientAddress;
     this.events = new SessionEvents(config.logger, config.session.onEvent);
     this.#cookie = new SessionCookieWriter(config.session);
+    this.#verified = new VerifiedCookies(verifiedCookieLimit(config.session.maxSessions));
     this.store = sessionStoreFrom(config.session, (message) => config.logger.warn(message));
     if (config.session.secrets === undefined) {
       this.#secrets = sessionSecrets([randomBytes(32).toString('base64url')]);
@@ -67,6 +68,11 @@ export class SessionManager {
       onExpired: (sessionHash, userId) => this.events.emit({ type: 'expired', at: Date.now(), sessionHash, userId, correlationId: undefined }),
     };
     await this.store.start?.(options);
+  }
+
+  /** Cookie values held as verified, in both generations of the cache (for monitoring and tests). */
+  get verifiedCookieCount(): number {
+    return this.#verified.size;
   }
 
   async stop(): Promise<void> {
@@ -115,9 +121,14 @@ export class SessionManager {
     // Reported here rather than when the cookie was read, so the event has the correlation id.
     if (s?.invalidCookie === true) this.emit(ctx, 'invalid-cookie', { sessionHash: undefined });
     if (s === undefined || (s.cookie === 'keep' && !s.bound && !s.used)) return;
-    if (s.cookie !== 'keep') {
-      const line = s.cookie === 'send' ? this.#cookie.line(sign(s.id, this.#secrets), ctx.secure) : this.#cookie.expiredLine(ctx.secure);
-      appendSetCookie(ctx.res, line);
+    if (s.cookie === 'send') {
+      const value = sign(s.id, this.#secrets);
+      // A session with something stored (a login): its next request skips the HMAC. Not a fresh
+      // visitor's empty one, which a client that never returns cookies would mint by the million.
+      if (s.stored) this.#verified.remember(value, s.id);
+      appendSetCookie(ctx.res, this.#cookie.line(value, ctx.secure));
+    } else if (s.cookie === 'expire') {
+      appendSetCookie(ctx.res, this.#cookie.expiredLine(ctx.secure));
     }
     // A cookie minted for a visitor who has not used it yet changes nothing else in the page: no `Vary`.
     keepOutOfSharedCaches(ctx.res, reply, s.used || s.bound);

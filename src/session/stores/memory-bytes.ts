@@ -55,3 +55,35 @@ export function heapOf(s: string | undefined): number {
 export function ownCopy<T extends string | undefined>(s: T): T {
   return (s === undefined ? s : JSON.parse(JSON.stringify(s))) as T;
 }
+
+/**
+ * One copy of each short string that many sessions hold alike — key names, user agents — instead
+ * of one per session (`ownCopy` on every write made each session carry its own "username", 24
+ * bytes). Bounded: past `limit` distinct strings the table starts over, so a flood of made-up user
+ * agents costs at most `limit` strings and cannot stop later ones from being shared. The budget
+ * still counts every holder's copy, so it errs high, as it should.
+ *
+ * @example
+ * ```ts
+ * const shared = new SharedStrings();
+ * entry.key = shared.get(key); // the same string for every session's "username"
+ * ```
+ */
+export class SharedStrings {
+  #table = new Map<string, string>();
+
+  constructor(private readonly limit = 4096) {}
+
+  /** A copy of `s` that shares no memory with a request (as `ownCopy`), the same one each time. */
+  get<T extends string | undefined>(s: T): T {
+    if (s === undefined) return s;
+    let kept = this.#table.get(s);
+    if (kept === undefined) {
+      if (this.#table.size >= this.limit) this.#table = new Map();
+      kept = ownCopy(s as string);
+      // Keyed by the copy: the caller's string may be a slice that keeps a request body alive.
+      this.#table.set(kept, kept);
+    }
+    return kept as T;
+  }
+}

@@ -4,7 +4,7 @@
  * listing a user is a lookup, never a scan of all sessions.
  */
 import { MAX_USER_AGENT_LENGTH, newHandle, type SessionMeta, type UserSessionInfo } from '../users.js';
-import { BINDING_BYTES, heapOf, ownCopy, USER_BYTES } from './memory-bytes.js';
+import { BINDING_BYTES, heapOf, ownCopy, SharedStrings, USER_BYTES } from './memory-bytes.js';
 import type { Entry } from './memory-fields.js';
 import { TimeQueue } from './time-queue.js';
 
@@ -59,6 +59,9 @@ export class UserIndex {
   private readonly stamped = new TimeQueue<UserRecord>();
   #bytes = 0;
 
+  /** User agents: many sessions share a handful (one per browser version). */
+  private readonly agents = new SharedStrings();
+
   constructor(private readonly store: SessionEnder) {}
 
   /** Users with a record: those with live sessions plus those whose stamp still counts. */
@@ -104,7 +107,7 @@ export class UserIndex {
       // Never before the stamp: a login after a revoke-all must survive it, even if the clock
       // stepped back in between.
       boundAt: Math.max(now, user.revokedBefore),
-      userAgent: ownCopy(userAgent),
+      userAgent: this.agents.get(userAgent),
       ip: ownCopy(ip),
     };
     user.sessions.push(entry);

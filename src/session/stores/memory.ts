@@ -9,7 +9,7 @@ import type { Json } from '../../results/result.js';
 import { hashSessionId } from '../id-hash.js';
 import { checkStoreOptions, encodeSessionValue, storeUnavailable, type CheckedStoreOptions, type SessionStore, type SessionStoreOptions } from '../store.js';
 import { checkUserId, type SessionMeta, type SessionOwner, type SessionTake, type SessionUserIndex, type UserSessionInfo } from '../users.js';
-import { ENTRY_BYTES, FIELD_BYTES, ownCopy, stringBytes } from './memory-bytes.js';
+import { ENTRY_BYTES, FIELD_BYTES, SharedStrings, stringBytes } from './memory-bytes.js';
 import { readField, removeField, writeField, type Entry } from './memory-fields.js';
 import { ShardedMap } from './memory-shards.js';
 import { UserIndex } from './memory-users.js';
@@ -51,6 +51,8 @@ class MemoryStore implements MemorySessionStore {
   private options: CheckedStoreOptions = checkStoreOptions();
   private now: () => number = Date.now;
   private readonly ids = new ShardedMap<Entry>();
+  /** Key names, one copy each for all sessions. */
+  private readonly keys = new SharedStrings();
   private readonly index = new UserIndex({ check: (e, now) => this.check(e, now), kill: (e, now) => this.kill(e, now) });
   private readonly created = new TimeQueue<Entry>(); // absolute expiry: creation order
   private readonly touched = new TimeQueue<Entry>(); // idle expiry: order of "last seen" rewrites
@@ -119,7 +121,7 @@ class MemoryStore implements MemorySessionStore {
     if (entry === undefined) {
       if (field.bytes > limit) throw errors.sessionTooLarge(field.bytes, limit);
       this.reserve(ENTRY_BYTES + field.heap, true, undefined, now);
-      this.create(id, now, ownCopy(key), text, field.bytes, field.heap, true);
+      this.create(id, now, this.keys.get(key), text, field.bytes, field.heap, true);
       return;
     }
     if (!entry.alive) throw errors.sessionGone();
@@ -129,7 +131,7 @@ class MemoryStore implements MemorySessionStore {
     if (bytes > limit) throw errors.sessionTooLarge(bytes, limit);
     const growth = field.heap - old.heap;
     if (growth > 0) this.reserve(growth, false, entry, now);
-    writeField(entry, oldText === undefined ? ownCopy(key) : key, text);
+    writeField(entry, oldText === undefined ? this.keys.get(key) : key, text);
     entry.bytes = bytes;
     entry.heap += growth;
     this.held += growth;
