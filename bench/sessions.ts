@@ -180,7 +180,11 @@ function novaSizing(size: number): { env: Record<string, string>; nodeArgs: stri
  */
 async function setUp(t: TargetSpec, size: number, reuse?: readonly string[]): Promise<Running> {
   const sizing = t.name === NOVA && !REDIS ? novaSizing(size) : { env: {}, nodeArgs: [] };
-  const target = await startTarget(t.script, { SESSION_SECRET: SECRET, ...(REDIS ? { SESSION_REDIS_URL: t.redisUrl ?? REDIS } : {}), ...sizing.env }, sizing.nodeArgs);
+  const target = await startTarget(
+    t.script,
+    { SESSION_SECRET: SECRET, ...(REDIS ? { SESSION_REDIS_URL: t.redisUrl ?? REDIS } : {}), ...sizing.env },
+    sizing.nodeArgs,
+  );
   // Warm up the login path (these sessions stay in the baseline), then measure the heap the
   // next `size` logins add.
   await loginMany(target.port, t.cookie, 10_000_000, 1_000);

@@ -12,7 +12,7 @@ import { generateSessionId, isWellFormedId } from './id.js';
 import { hashSessionId } from './id-hash.js';
 import type { RequestSession } from './request-session.js';
 import { macsOf, sessionSecrets, sign, verify, type SessionSecrets } from './signing.js';
-import type { SessionStore, SessionStoreOptions } from './store.js';
+import { defaultMaxStoreBytes, type SessionStore, type SessionStoreOptions } from './store.js';
 import { sessionStoreFrom } from './store-spec.js';
 import { withFeature, type SessionOwner } from './users.js';
 import { VerifiedCookies, verifiedCookieLimit } from './verified-cookies.js';
@@ -39,7 +39,7 @@ export class SessionManager {
     this.recordClientAddress = config.session.recordClientAddress;
     this.events = new SessionEvents(config.logger, config.session.onEvent);
     this.#cookie = new SessionCookieWriter(config.session);
-    this.#verified = new VerifiedCookies(verifiedCookieLimit(config.session.maxSessions));
+    this.#verified = new VerifiedCookies(verifiedCookieLimit(config.session.maxSessions, config.session.maxStoreBytes ?? defaultMaxStoreBytes()));
     this.store = sessionStoreFrom(config.session, (message) => config.logger.warn(message));
     if (config.session.secrets === undefined) {
       this.#secrets = sessionSecrets([randomBytes(32).toString('base64url')]);

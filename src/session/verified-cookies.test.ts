@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { VerifiedCookies, verifiedCookieLimit } from './verified-cookies.js';
+import { VERIFIED_COOKIE_BYTES, VerifiedCookies, verifiedCookieLimit } from './verified-cookies.js';
 
 /** A value shaped as `sign` makes it: a 43-character id, a dot, a 43-character MAC. */
 const id = (n: number | string) => String(n).padStart(43, 'i');
@@ -82,6 +82,16 @@ describe('verifiedCookieLimit', () => {
     assert.equal(cache.get(value(0)), id(0));
     assert.equal(cache.size, 20_000);
     assert.equal(verifiedCookieLimit(10), 16_384, 'a small app keeps the floor');
+  });
+
+  it('keeps both generations within a quarter of the store byte budget, which does not count them', () => {
+    // 48 MiB: the budget under --max-old-space-size=192. A million allowed sessions must not let
+    // a flood of logins cache a million MACs (about 320 MB in two generations) beside it.
+    const budget = 48 * 2 ** 20;
+    const limit = verifiedCookieLimit(1_000_000, budget);
+    assert.ok(2 * limit * VERIFIED_COOKIE_BYTES <= budget / 4, `${limit} values per generation`);
+    assert.ok(limit > 16_384, 'a budget this size still holds more than the floor');
+    assert.equal(verifiedCookieLimit(1_000_000, 2 ** 40), 1_000_000, 'a big budget holds every allowed session');
   });
 });
 

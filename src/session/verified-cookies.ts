@@ -91,17 +91,24 @@ export class VerifiedCookies {
   }
 }
 
+/** What one held value costs in a generation, its MAC string and map slot (the id is shared with the store). */
+export const VERIFIED_COOKIE_BYTES = 160;
+
 /**
  * Values per generation for an app allowing `maxSessions` sessions: all of them fit in one, so a
- * read of a live session never pays the HMAC once its value is known; never below 16,384.
+ * read of a live session never pays the HMAC once its value is known; never below 16,384. The
+ * cache is not in the store's byte budget, so both generations together are kept within a quarter
+ * of it (`maxStoreBytes`): a flood of logins under a small heap must not grow it past what the
+ * budget promised (docs/sessions.md#memory-budget).
  *
  * @example
  * ```ts
- * const cache = new VerifiedCookies(verifiedCookieLimit(config.session.maxSessions));
+ * const cache = new VerifiedCookies(verifiedCookieLimit(config.session.maxSessions, defaultMaxStoreBytes()));
  * ```
  */
-export function verifiedCookieLimit(maxSessions: number): number {
-  return Math.max(16_384, maxSessions);
+export function verifiedCookieLimit(maxSessions: number, maxStoreBytes = Number.POSITIVE_INFINITY): number {
+  const withinBudget = Math.floor(maxStoreBytes / 4 / (2 * VERIFIED_COOKIE_BYTES));
+  return Math.max(16_384, Math.min(maxSessions, withinBudget));
 }
 
 /**
