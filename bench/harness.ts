@@ -1,9 +1,9 @@
 // Shared pieces of the benchmarks: run a target server in its own process, load it with wrk,
 // and record results in bench/README.md between markers.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface Target {
@@ -39,17 +39,22 @@ function pinned(core: number, command: string, args: readonly string[]): [string
 export const pinnedToCores = PIN;
 
 /**
- * Start `bench/targets/<name>.js`; it prints `READY <port>` once it listens. `nodeArgs` go to
- * node before the script (a profile: `--cpu-prof`; a heap size); BENCH_NODE_ARGS adds to them.
+ * Start `bench/targets/<name>.js`, or the script at `name` when it is a path; it prints
+ * `READY <port>` once it listens. `nodeArgs` go to node before the script (a profile:
+ * `--cpu-prof`; a heap size); BENCH_NODE_ARGS adds to them.
  */
 export async function startTarget(name: string, env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<Target> {
-  const script = fileURLToPath(new URL(`./targets/${name}.js`, import.meta.url));
+  // A path (BENCH_COMPARE's target in another checkout) or a name under bench/targets.
+  const script = name.includes('/') ? name : fileURLToPath(new URL(`./targets/${name}.js`, import.meta.url));
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const [command, args] = pinned(0, process.execPath, ['--expose-gc', ...nodeArgs, ...extra, script]);
   const proc = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  // BENCH_TEE=<dir>: keep what each target prints (with BENCH_NODE_ARGS=--trace-gc, its collections).
+  const tee = process.env.BENCH_TEE ? createWriteStream(join(process.env.BENCH_TEE, `${basename(name, '.js')}-${proc.pid}.log`)) : undefined;
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
+      tee?.write(d);
       out += d.toString();
       const m = out.match(/READY (\d+)/);
       if (m) resolve(Number(m[1]));

@@ -7,6 +7,7 @@
 // once and loaded in turn, slice by slice, with the heap each server holds per stored session.
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { startRedisCluster } from '../test/helpers/redis-cluster.js';
 import { fmt, loadTarget, median, pinnedToCores, progress, recordSection, requireLoadTool, startTarget, type LoadRequest, type Target } from './harness.js';
 
@@ -54,6 +55,12 @@ const NOVA_CLUSTER = 'Nova.ts on Redis Cluster';
 const CLUSTER_SPEC = REDIS ? process.env.BENCH_REDIS_CLUSTER : undefined;
 const localCluster = CLUSTER_SPEC === '1' ? await startRedisCluster() : undefined;
 const CLUSTER_URL = localCluster?.url ?? (CLUSTER_SPEC?.includes('://') ? CLUSTER_SPEC : undefined);
+// BENCH_COMPARE=<another checkout, built>: its Nova.ts target runs as one more column, sized and
+// loaded like this one's, so a change is measured against the code before it in the same run.
+const COMPARE = process.env.BENCH_COMPARE ? resolve(process.env.BENCH_COMPARE, 'dist/bench/targets/nova-session.js') : undefined;
+const NOVA_COMPARE = 'Nova.ts (BENCH_COMPARE)';
+const isNova = (name: string) => name === NOVA || name === NOVA_COMPARE;
+const compared: readonly TargetSpec[] = COMPARE ? [{ name: NOVA_COMPARE, script: COMPARE, cookie: 'session_id', sessions: true, always: true }] : [];
 const targets: readonly TargetSpec[] = REDIS
   ? [
       { name: NOVA, script: 'nova-session', cookie: 'session_id', sessions: true, always: true },
@@ -62,6 +69,7 @@ const targets: readonly TargetSpec[] = REDIS
     ]
   : [
       { name: NOVA, script: 'nova-session', cookie: 'session_id', sessions: true, always: true },
+      ...compared,
       { name: EXPRESS, script: 'express-session', cookie: 'connect.sid', sessions: true, always: false },
       { name: FASTIFY, script: 'fastify-session', cookie: 'sessionId', sessions: true, always: false },
       { name: BARE, script: 'bare-session', cookie: 'session_id', sessions: false, always: true },
@@ -179,7 +187,7 @@ function novaSizing(size: number): { env: Record<string, string>; nodeArgs: stri
  * the same header bytes, without logging a million users into a server that keeps none of them.
  */
 async function setUp(t: TargetSpec, size: number, reuse?: readonly string[]): Promise<Running> {
-  const sizing = t.name === NOVA && !REDIS ? novaSizing(size) : { env: {}, nodeArgs: [] };
+  const sizing = isNova(t.name) && !REDIS ? novaSizing(size) : { env: {}, nodeArgs: [] };
   const target = await startTarget(
     t.script,
     { SESSION_SECRET: SECRET, ...(REDIS ? { SESSION_REDIS_URL: t.redisUrl ?? REDIS } : {}), ...sizing.env },
@@ -353,6 +361,13 @@ function memoryReport(): void {
     `p99 at ${fmt(large)} within 2× of ${fmt(small)} — ${verdict(m(large, NOVA, 'readP99') <= 2 * m(small, NOVA, 'readP99'))} (${ms(m(large, NOVA, 'readP99'))} vs ${ms(m(small, NOVA, 'readP99'))})`,
   ];
   const slices = SIZES.map((size) => `at ${fmt(size)}: ${perSlice(size, BARE)}`);
+  const comparison = COMPARE
+    ? SIZES.map((size) => {
+        const cpu = (name: string) => figuresOf(size, name).readCpu;
+        const each = cpu(NOVA).map((c, i) => (c / cpu(NOVA_COMPARE)[i]!).toFixed(2));
+        return `at ${fmt(size)}: ${each.join(', ')} (median ${(m(size, NOVA, 'readCpu') / m(size, NOVA_COMPARE, 'readCpu')).toFixed(3)})`;
+      })
+    : [];
   const table = [
     `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sessions\`: at each size the servers are started fresh, log their users in, and are loaded in turn, ${ROUNDS} slices of ${SECONDS} s each per server and route, wrk (one thread, \`--latency\`) with 50 connections × 10 pipelined requests, medians over the slices; ${pinning}; Node ${process.version}, ${cpus().length} cores; 1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadAfter.toFixed(2)} after.`,
     `Reads cycle over every session logged in just before; logins arrive without a cookie and each stores a new session. Heap bytes/session: heap after a full GC, before and after those logins, divided by their number. p99: wrk's 99th percentile latency of a batch of 10 pipelined requests. Nova.ts runs with \`maxSessions\` at 3× the size (at least the default 1,000,000), \`maxStoreBytes\` at 1 KiB per allowed session and a V8 heap twice that; bare node:http is sent the Nova.ts cookies.`,
@@ -364,6 +379,7 @@ function memoryReport(): void {
     `Targets for Nova.ts: ${targetsLine.join('; ')}.`,
     '',
     `Per slice, Nova.ts read req/s ÷ bare node:http ${slices.join('; ')}.`,
+    ...(COMPARE ? ['', `Per slice, Nova.ts read CPU µs/request ÷ ${NOVA_COMPARE}'s ${comparison.join('; ')}.`] : []),
   ].join('\n');
   console.log(table);
   if (process.env.BENCH_RECORD !== '0') recordSection('sessions', table);

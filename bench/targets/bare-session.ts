@@ -1,4 +1,4 @@
-// Bare node:http answering GET /profile with the same JSON bytes as the session targets, with no
+// Bare node:http answering GET /profile with the same bytes as the Nova.ts target (headers and JSON), with no
 // session work at all: the ceiling. POST /login hands out a random cookie (nothing is stored) so
 // the benchmark can drive every target the same way; its figures are not reported.
 import { randomBytes } from 'node:crypto';
@@ -8,8 +8,12 @@ import { ready } from './ready.js';
 const body = JSON.stringify({ username: 'user0' });
 const server = createServer((req, res) => {
   if (req.url === '/profile' && req.method === 'GET') {
+    // The same header bytes as the Nova.ts target's answer, its cache and security headers included.
     res.setHeader('server', 'Nova.ts');
     res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.setHeader('cache-control', 'private, no-store');
+    res.setHeader('vary', 'Cookie');
+    res.setHeader('x-content-type-options', 'nosniff');
     res.end(body);
   } else if (req.url === '/login' && req.method === 'POST') {
     req.resume();

@@ -6,7 +6,10 @@
  */
 import { after, describe, it } from 'node:test';
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { sessionStoreConformance } from '../../testing/session-store.suite.js';
@@ -159,7 +162,9 @@ function registerTests(cluster: RedisClusterHandle): void {
   describe('redis store on one Redis with a replica', () => {
     it('finds the replica at start and waits for it on logout (503 while it is stopped); without waitForReplicas it does not', async () => {
       const [primary, replica] = [await freePort(), await freePort()];
-      const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+      // A replica's first sync writes an RDB file even with `--save ''`: into a directory of its own, not the checkout.
+      const dir = mkdtempSync(join(tmpdir(), 'nova-redis-replica-'));
+      const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
       const procs = [
         spawn('redis-server', ['--port', String(primary), ...common], { stdio: 'ignore' }),
         spawn('redis-server', ['--port', String(replica), '--replicaof', '127.0.0.1', String(primary), ...common], { stdio: 'ignore' }),
@@ -188,6 +193,7 @@ function registerTests(cluster: RedisClusterHandle): void {
         await Promise.all([waiting.stop(), notWaiting.stop()]);
       } finally {
         for (const p of procs) p.kill('SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   });
