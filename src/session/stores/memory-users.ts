@@ -5,7 +5,7 @@
  */
 import { MAX_USER_AGENT_LENGTH, newHandle, type SessionMeta, type UserSessionInfo } from '../users.js';
 import { BINDING_BYTES, heapOf, ownCopy, SharedStrings, USER_BYTES } from './memory-bytes.js';
-import type { Entry } from './memory-fields.js';
+import { lastSeen, type Entry } from './memory-fields.js';
 import { TimeQueue } from './time-queue.js';
 
 /** What a bound session records about its user; held in the entry's one `bound` field. */
@@ -187,7 +187,7 @@ export class UserIndex {
   /** How a bound, live entry shows in `listUserSessions`. */
   info(entry: Entry): UserSessionInfo {
     const binding = entry.bound as Binding;
-    return { handle: binding.handle, createdAt: entry.created, lastSeenAt: entry.lastSeen, userAgent: binding.userAgent, ip: binding.ip };
+    return { handle: binding.handle, createdAt: entry.created, lastSeenAt: lastSeen(entry), userAgent: binding.userAgent, ip: binding.ip };
   }
 
   /**

@@ -10,7 +10,7 @@ import { hashSessionId } from '../id-hash.js';
 import { checkStoreOptions, encodeSessionValue, storeUnavailable, type CheckedStoreOptions, type SessionStore, type SessionStoreOptions } from '../store.js';
 import { checkUserId, type SessionMeta, type SessionOwner, type SessionTake, type SessionUserIndex, type UserSessionInfo } from '../users.js';
 import { ENTRY_BYTES, FIELD_BYTES, SharedStrings, stringBytes } from './memory-bytes.js';
-import { readField, removeField, writeField, type Entry } from './memory-fields.js';
+import { lastSeen, readField, removeField, writeField, type Entry } from './memory-fields.js';
 import { ShardedMap } from './memory-shards.js';
 import { UserIndex } from './memory-users.js';
 import { TimeQueue } from './time-queue.js';
@@ -133,7 +133,6 @@ class MemoryStore implements MemorySessionStore {
     if (growth > 0) this.reserve(growth, false, entry, now);
     writeField(entry, oldText === undefined ? this.keys.get(key) : key, text);
     entry.bytes = bytes;
-    entry.heap += growth;
     this.held += growth;
     this.touch(entry, now);
   }
@@ -162,13 +161,12 @@ class MemoryStore implements MemorySessionStore {
     const tomb: Entry = {
       id: oldId,
       created: entry.created,
-      lastSeen: now,
+      seen: now - entry.created,
       alive: false,
       key: undefined,
       text: undefined,
       more: undefined,
       bytes: 0,
-      heap: 0,
       bound: undefined,
     };
     this.ids.set(oldId, tomb);
@@ -269,7 +267,7 @@ class MemoryStore implements MemorySessionStore {
 
   /** A new live session; the caller has checked its size and reserved its room. */
   private create(id: string, now: number, key: string | undefined, text: string | undefined, bytes: number, heap: number, anonymous: boolean): Entry {
-    const fresh: Entry = { id, created: now, lastSeen: now, alive: true, key, text, more: undefined, bytes, heap, bound: undefined };
+    const fresh: Entry = { id, created: now, seen: 0, alive: true, key, text, more: undefined, bytes, bound: undefined };
     this.ids.set(id, fresh);
     this.entries++;
     this.live++;
@@ -284,27 +282,25 @@ class MemoryStore implements MemorySessionStore {
   private removed(entry: Entry, key: string, text: string): void {
     const field = measure(key, text);
     entry.bytes -= field.bytes;
-    entry.heap -= field.heap;
     this.held -= field.heap;
   }
 
   private expired(entry: Entry, now: number): boolean {
     const { idleTimeoutMs, absoluteTimeoutMs } = this.options;
-    return now >= entry.created + absoluteTimeoutMs || now >= entry.lastSeen + idleTimeoutMs;
+    return now >= entry.created + absoluteTimeoutMs || now >= lastSeen(entry) + idleTimeoutMs;
   }
 
   private touch(entry: Entry, now: number): void {
-    if (now - entry.lastSeen < this.options.touchIntervalMs) return;
-    entry.lastSeen = now;
+    if (now - lastSeen(entry) < this.options.touchIntervalMs) return;
+    entry.seen = now - entry.created;
     this.touched.push(entry, now); // the older queue slot goes stale: its time no longer matches
   }
 
   private kill(entry: Entry, now: number): void {
     entry.alive = false;
+    this.held -= fieldsHeap(entry); // the entry itself stays, as a tombstone, until forgotten
     entry.key = entry.text = entry.more = undefined;
     entry.bytes = 0;
-    this.held -= entry.heap; // the entry itself stays, as a tombstone, until forgotten
-    entry.heap = 0;
     if (entry.bound !== undefined) this.index.unbind(entry, now, this.options.absoluteTimeoutMs);
     this.live--;
     // A session's absolute deadline was at most absoluteTimeoutMs ahead when it died.
@@ -431,7 +427,7 @@ class MemoryStore implements MemorySessionStore {
       if (outOfTime()) return true;
     }
     for (let e = this.touched.entry; e !== undefined; e = this.touched.entry) {
-      const stale = !e.alive || e.lastSeen !== this.touched.at;
+      const stale = !e.alive || lastSeen(e) !== this.touched.at;
       if (!stale && now < this.touched.at + idleTimeoutMs) break;
       this.touched.shift();
       if (!stale) this.expire(e, now);
@@ -463,6 +459,15 @@ function measure(key: string, text: string): Measured {
   const k = Buffer.byteLength(key, 'utf8');
   const t = Buffer.byteLength(text, 'utf8');
   return { bytes: k + t, heap: FIELD_BYTES + stringBytes(key.length, k) + stringBytes(text.length, t) };
+}
+
+/** The heap `e`'s keys take, as `measure` counted them in: recomputed when it dies rather than held in every entry. */
+function fieldsHeap(e: Entry): number {
+  if (e.key === undefined) return 0;
+  let heap = measure(e.key, e.text as string).heap;
+  const more = e.more ?? [];
+  for (let i = 0; i < more.length; i += 2) heap += measure(more[i] as string, more[i + 1] as string).heap;
+  return heap;
 }
 
 function checkId(id: string): void {
