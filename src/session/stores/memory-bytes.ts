@@ -7,9 +7,9 @@
 
 /**
  * One id in the store, live or a tombstone: the entry object, its id string, its map slot and its
- * queue slots. Measured ~248 bytes for a live one-key session before its key (2026-11-30: 268 with
- * a short value, over 100,000 sessions; 293 while the entry held a boxed last-seen time and its
- * own heap estimate); the bench's figure adds a request's leftovers and the verified-cookie cache.
+ * queue slots. Measured 268 bytes for a live session holding one short value, its key and text
+ * included (2026-11-30, over 100,000 sessions; 293 while the entry held a boxed last-seen time and
+ * its own heap estimate); the bench's figure adds a request's leftovers and the verified-cookie cache.
  */
 export const ENTRY_BYTES = 320;
 /** One key of a session, beyond its key and text strings (the pair of slots in the entry or its array; measured ~64). */
