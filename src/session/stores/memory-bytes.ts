@@ -7,9 +7,10 @@
 
 /**
  * One id in the store, live or a tombstone: the entry object, its id string, its map slot and its
- * queue slots. Measured 268 bytes for a live session holding one short value, its key and text
- * included (2026-11-30, over 100,000 sessions; 293 while the entry held a boxed last-seen time and
- * its own heap estimate); the bench's figure adds a request's leftovers and the verified-cookie cache.
+ * queue slots. Measured 261 bytes for a live session holding one short value, its key and text
+ * included, and 269 once read after the touch interval (2026-11-30, over 100,000 sessions; 293 and
+ * 301 while the entry held its times as boxed doubles and its own heap estimate); the bench's
+ * figure adds a request's leftovers and the verified-cookie cache.
  */
 export const ENTRY_BYTES = 320;
 /** One key of a session, beyond its key and text strings (the pair of slots in the entry or its array; measured ~64). */

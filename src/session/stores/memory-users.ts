@@ -5,7 +5,7 @@
  */
 import { MAX_USER_AGENT_LENGTH, newHandle, type SessionMeta, type UserSessionInfo } from '../users.js';
 import { BINDING_BYTES, heapOf, ownCopy, SharedStrings, USER_BYTES } from './memory-bytes.js';
-import { lastSeen, type Entry } from './memory-fields.js';
+import { created, lastSeen, type Entry } from './memory-fields.js';
 import { TimeQueue } from './time-queue.js';
 
 /** What a bound session records about its user; held in the entry's one `bound` field. */
@@ -132,7 +132,7 @@ export class UserIndex {
   live(userId: string, now: number): Entry[] {
     const user = this.records.get(userId);
     if (user === undefined) return [];
-    return this.checked(user, now).sort((a, b) => a.created - b.created);
+    return this.checked(user, now).sort((a, b) => created(a) - created(b));
   }
 
   /** End the session with this handle if it is a live session of `userId`. */
@@ -172,7 +172,7 @@ export class UserIndex {
     this.checked(user, now); // expired ones free their places first
     while (user.sessions.length > max) {
       let oldest: Entry | undefined;
-      for (const e of user.sessions) if (e !== keep && (oldest === undefined || e.created < oldest.created)) oldest = e;
+      for (const e of user.sessions) if (e !== keep && (oldest === undefined || created(e) < created(oldest))) oldest = e;
       if (oldest === undefined) return;
       this.store.kill(oldest, now);
     }
@@ -187,7 +187,7 @@ export class UserIndex {
   /** How a bound, live entry shows in `listUserSessions`. */
   info(entry: Entry): UserSessionInfo {
     const binding = entry.bound as Binding;
-    return { handle: binding.handle, createdAt: entry.created, lastSeenAt: lastSeen(entry), userAgent: binding.userAgent, ip: binding.ip };
+    return { handle: binding.handle, createdAt: created(entry), lastSeenAt: lastSeen(entry), userAgent: binding.userAgent, ip: binding.ip };
   }
 
   /**

@@ -10,7 +10,7 @@ import { hashSessionId } from '../id-hash.js';
 import { checkStoreOptions, encodeSessionValue, storeUnavailable, type CheckedStoreOptions, type SessionStore, type SessionStoreOptions } from '../store.js';
 import { checkUserId, type SessionMeta, type SessionOwner, type SessionTake, type SessionUserIndex, type UserSessionInfo } from '../users.js';
 import { ENTRY_BYTES, FIELD_BYTES, SharedStrings, stringBytes } from './memory-bytes.js';
-import { lastSeen, readField, removeField, writeField, type Entry } from './memory-fields.js';
+import { born, created, lastSeen, readField, removeField, smallInt, writeField, type Entry } from './memory-fields.js';
 import { ShardedMap } from './memory-shards.js';
 import { UserIndex } from './memory-users.js';
 import { TimeQueue } from './time-queue.js';
@@ -160,8 +160,9 @@ class MemoryStore implements MemorySessionStore {
     // The binding stays on the entry, which the user index holds, so it follows to the new id.
     const tomb: Entry = {
       id: oldId,
-      created: entry.created,
-      seen: now - entry.created,
+      bornSeconds: entry.bornSeconds,
+      bornMs: entry.bornMs,
+      seen: smallInt(now - created(entry)),
       alive: false,
       key: undefined,
       text: undefined,
@@ -267,7 +268,8 @@ class MemoryStore implements MemorySessionStore {
 
   /** A new live session; the caller has checked its size and reserved its room. */
   private create(id: string, now: number, key: string | undefined, text: string | undefined, bytes: number, heap: number, anonymous: boolean): Entry {
-    const fresh: Entry = { id, created: now, seen: 0, alive: true, key, text, more: undefined, bytes, bound: undefined };
+    const { bornSeconds, bornMs } = born(now);
+    const fresh: Entry = { id, bornSeconds, bornMs, seen: 0, alive: true, key, text, more: undefined, bytes, bound: undefined };
     this.ids.set(id, fresh);
     this.entries++;
     this.live++;
@@ -287,12 +289,13 @@ class MemoryStore implements MemorySessionStore {
 
   private expired(entry: Entry, now: number): boolean {
     const { idleTimeoutMs, absoluteTimeoutMs } = this.options;
-    return now >= entry.created + absoluteTimeoutMs || now >= lastSeen(entry) + idleTimeoutMs;
+    const born = created(entry);
+    return now >= born + absoluteTimeoutMs || now >= born + entry.seen + idleTimeoutMs;
   }
 
   private touch(entry: Entry, now: number): void {
     if (now - lastSeen(entry) < this.options.touchIntervalMs) return;
-    entry.seen = now - entry.created;
+    entry.seen = smallInt(now - created(entry));
     this.touched.push(entry, now); // the older queue slot goes stale: its time no longer matches
   }
 
