@@ -10,7 +10,7 @@ import { hashSessionId } from '../id-hash.js';
 import { checkStoreOptions, encodeSessionValue, storeUnavailable, type CheckedStoreOptions, type SessionStore, type SessionStoreOptions } from '../store.js';
 import { checkUserId, type SessionMeta, type SessionOwner, type SessionTake, type SessionUserIndex, type UserSessionInfo } from '../users.js';
 import { ENTRY_BYTES, FIELD_BYTES, SharedStrings, stringBytes } from './memory-bytes.js';
-import { born, created, lastSeen, readField, removeField, smallInt, writeField, type Entry } from './memory-fields.js';
+import { created, Entry, lastSeen, readField, removeField, smallInt, writeField } from './memory-fields.js';
 import { ShardedMap } from './memory-shards.js';
 import { UserIndex } from './memory-users.js';
 import { TimeQueue } from './time-queue.js';
@@ -158,18 +158,7 @@ class MemoryStore implements MemorySessionStore {
     this.reserve(ENTRY_BYTES, false, entry, now); // the old id stays, as a tombstone
     // The entry object keeps its place in the creation queue, so its absolute deadline is kept.
     // The binding stays on the entry, which the user index holds, so it follows to the new id.
-    const tomb: Entry = {
-      id: oldId,
-      bornSeconds: entry.bornSeconds,
-      bornMs: entry.bornMs,
-      seen: smallInt(now - created(entry)),
-      alive: false,
-      key: undefined,
-      text: undefined,
-      more: undefined,
-      bytes: 0,
-      bound: undefined,
-    };
+    const tomb = Entry.tombstone(oldId, entry, now);
     this.ids.set(oldId, tomb);
     this.graves.push(tomb, now);
     this.entries++;
@@ -268,8 +257,7 @@ class MemoryStore implements MemorySessionStore {
 
   /** A new live session; the caller has checked its size and reserved its room. */
   private create(id: string, now: number, key: string | undefined, text: string | undefined, bytes: number, heap: number, anonymous: boolean): Entry {
-    const { bornSeconds, bornMs } = born(now);
-    const fresh: Entry = { id, bornSeconds, bornMs, seen: 0, alive: true, key, text, more: undefined, bytes, bound: undefined };
+    const fresh = new Entry(id, now, key, text, bytes);
     this.ids.set(id, fresh);
     this.entries++;
     this.live++;
@@ -300,10 +288,8 @@ class MemoryStore implements MemorySessionStore {
   }
 
   private kill(entry: Entry, now: number): void {
-    entry.alive = false;
     this.held -= fieldsHeap(entry); // the entry itself stays, as a tombstone, until forgotten
-    entry.key = entry.text = entry.more = undefined;
-    entry.bytes = 0;
+    entry.die();
     if (entry.bound !== undefined) this.index.unbind(entry, now, this.options.absoluteTimeoutMs);
     this.live--;
     // A session's absolute deadline was at most absoluteTimeoutMs ahead when it died.
