@@ -57,9 +57,13 @@ class MemoryStore implements MemorySessionStore {
   private readonly created = new TimeQueue<Entry>(); // absolute expiry: creation order
   private readonly touched = new TimeQueue<Entry>(); // idle expiry: order of "last seen" rewrites
   private readonly graves = new TimeQueue<Entry>(); // tombstone removal: order of death
-  // Sessions that started anonymous, in creation order: the first to go when the store is full.
-  // Slots of sessions bound or ended since are skipped when they reach the head.
-  private readonly anonymous = new TimeQueue<Entry>();
+  // Where the search for the oldest session tied to no user, the first to go when the store is
+  // full, resumes in `created`: every slot before it holds a session bound to a user or ended (a
+  // session never goes back to anonymous), or one in `inUse`. Not a queue of their own: that was
+  // 16 bytes a session.
+  private evictFrom = 0;
+  // Sessions the search passed over because they were being written: evicted last, oldest first.
+  private readonly inUse = new TimeQueue<Entry>();
   private entries = 0;
   private live = 0;
   /** Estimated heap of the ids and their keys; the user index counts its own (`index.bytes`). */
@@ -121,7 +125,7 @@ class MemoryStore implements MemorySessionStore {
     if (entry === undefined) {
       if (field.bytes > limit) throw errors.sessionTooLarge(field.bytes, limit);
       this.reserve(ENTRY_BYTES + field.heap, true, undefined, now);
-      this.create(id, now, this.keys.get(key), text, field.bytes, field.heap, true);
+      this.create(id, now, this.keys.get(key), text, field.bytes, field.heap);
       return;
     }
     if (!entry.alive) throw errors.sessionGone();
@@ -190,7 +194,7 @@ class MemoryStore implements MemorySessionStore {
     const cost = this.index.bindCost(userId, meta);
     if (entry === undefined) {
       this.reserve(ENTRY_BYTES + cost, true, undefined, now);
-      entry = this.create(id, now, undefined, undefined, 0, 0, false);
+      entry = this.create(id, now, undefined, undefined, 0, 0);
     } else if (!entry.alive) throw errors.sessionGone();
     else {
       this.reserve(cost, false, entry, now);
@@ -256,7 +260,7 @@ class MemoryStore implements MemorySessionStore {
   }
 
   /** A new live session; the caller has checked its size and reserved its room. */
-  private create(id: string, now: number, key: string | undefined, text: string | undefined, bytes: number, heap: number, anonymous: boolean): Entry {
+  private create(id: string, now: number, key: string | undefined, text: string | undefined, bytes: number, heap: number): Entry {
     const fresh = new Entry(id, now, key, text, bytes);
     this.ids.set(id, fresh);
     this.entries++;
@@ -264,7 +268,6 @@ class MemoryStore implements MemorySessionStore {
     this.held += ENTRY_BYTES + heap;
     this.created.push(fresh, now);
     this.touched.push(fresh, now);
-    if (anonymous) this.anonymous.push(fresh, now);
     return fresh;
   }
 
@@ -372,22 +375,28 @@ class MemoryStore implements MemorySessionStore {
   /** End the oldest live session tied to no user, other than `keep`; false when there is none. */
   private evictAnonymous(keep: Entry | undefined, now: number): boolean {
     let kept = false;
-    let evicted = false;
-    for (let e = this.anonymous.entry; e !== undefined; e = this.anonymous.entry) {
-      this.anonymous.shift();
-      if (!e.alive || e.bound !== undefined) continue; // bound or ended since it was queued
-      if (e === keep) {
-        kept = true;
-        continue;
-      }
-      this.kill(e, now);
-      this.evicted++;
-      evicted = true;
-      break;
+    let victim: Entry | undefined;
+    const end = this.created.end;
+    let at = Math.max(this.evictFrom, this.created.first);
+    for (; at < end && victim === undefined; at++) {
+      const e = this.created.entryAt(at) as Entry;
+      if (!e.alive || e.bound !== undefined) continue; // bound or ended since it was created
+      if (e === keep) kept = true;
+      else victim = e;
+    }
+    this.evictFrom = at;
+    for (let e = this.inUse.entry; victim === undefined && e !== undefined; e = this.inUse.entry) {
+      this.inUse.shift();
+      if (!e.alive || e.bound !== undefined) continue;
+      if (e === keep) kept = true;
+      else victim = e;
     }
     // The session being written goes to the back: it is in use, which the evicted were not lately.
-    if (kept) this.anonymous.push(keep as Entry, now);
-    return evicted;
+    if (kept) this.inUse.push(keep as Entry, now);
+    if (victim === undefined) return false;
+    this.kill(victim, now);
+    this.evicted++;
+    return true;
   }
 
   private sweepSlice(): void {
@@ -428,8 +437,8 @@ class MemoryStore implements MemorySessionStore {
       this.forget(e);
       if (outOfTime()) return true;
     }
-    for (let e = this.anonymous.entry; e !== undefined && (!e.alive || e.bound !== undefined); e = this.anonymous.entry) {
-      this.anonymous.shift(); // slots of sessions bound or ended since: nothing to do but let go
+    for (let e = this.inUse.entry; e !== undefined && (!e.alive || e.bound !== undefined); e = this.inUse.entry) {
+      this.inUse.shift(); // sessions bound or ended since: nothing to do but let go
       if (outOfTime()) return true;
     }
     return this.index.sweep(now, absoluteTimeoutMs, outOfTime);

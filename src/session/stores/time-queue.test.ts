@@ -33,4 +33,24 @@ describe('TimeQueue', () => {
     }
     assert.equal(expected, next);
   });
+
+  it('numbers its slots in push order, for reading ahead of the head without taking', () => {
+    const q = new TimeQueue<{ n: number }>();
+    assert.equal(q.first, 0);
+    assert.equal(q.end, 0);
+    const n = 40_000; // more than two chunks
+    for (let i = 0; i < n; i++) q.push({ n: i }, i);
+    assert.equal(q.end, n);
+    for (let i = 0; i < 20_000; i++) q.shift();
+    assert.equal(q.first, 20_000);
+    for (const p of [20_000, 32_767, 32_768, 39_999]) assert.equal(q.entryAt(p)?.n, p);
+    q.push({ n }, n);
+    assert.equal(q.end, n + 1);
+    assert.equal(q.entryAt(n)?.n, n);
+    while (q.entry !== undefined) q.shift();
+    assert.equal(q.first, n + 1);
+    assert.equal(q.end, n + 1);
+    q.push({ n: n + 1 }, n + 1);
+    assert.equal(q.entryAt(n + 1)?.n, n + 1);
+  });
 });

@@ -26,6 +26,7 @@ export class TimeQueue<T> {
   private times: Float64Array[] = [];
   private head = 0; // next slot to read, in entries[0]
   private tail = CHUNK; // next free slot, in the last chunk
+  private shifted = 0; // slots shifted out since the queue began: the head's position
 
   push(entry: T, at: number): void {
     if (this.tail === CHUNK) {
@@ -49,9 +50,27 @@ export class TimeQueue<T> {
     return (this.times[0] as Float64Array)[this.head] as number;
   }
 
+  /** The head slot's position: slots are numbered from 0 in the order they were pushed. */
+  get first(): number {
+    return this.shifted;
+  }
+
+  /** The position the next push will take: slots `first` to `end - 1` are in the queue. */
+  get end(): number {
+    const held = this.entries.length === 0 ? 0 : (this.entries.length - 1) * CHUNK + this.tail - this.head;
+    return this.shifted + held;
+  }
+
+  /** The entry in the slot at `position`, between `first` and `end - 1`, without taking it out. */
+  entryAt(position: number): T | undefined {
+    const i = position - this.shifted + this.head;
+    return this.entries[Math.floor(i / CHUNK)]?.[i % CHUNK];
+  }
+
   /** Drop the head entry. */
   shift(): void {
     const chunk = this.entries[0] as (T | undefined)[];
+    this.shifted++;
     chunk[this.head++] = undefined;
     if (this.head === CHUNK) {
       this.entries.shift();
