@@ -30,13 +30,14 @@ export class Entry {
   // ("alice", {user, roles[2], n}, a 10-item cart): JSON.parse 0.2/0.9/4.6 µs against
   // structuredClone 0.6/3.7/15.6 µs.
   //
-  // The first key lives in the entry itself; most sessions hold one or two keys, and an array
-  // for them would cost every read two more memory fetches (the array and its elements) and
-  // every session ~40 bytes of heap. `key === undefined` is an empty slot, and then `more` is
-  // empty too: removing the first key moves another into its place.
-  key: string | undefined;
+  // One key lives in the entry itself, with its text: most sessions hold one, and an array for it
+  // would cost every read two more memory fetches (the array and its elements) and every session
+  // ~40 bytes of heap. Two or more go in one flat array, in `key` (an array of its own beside it
+  // was 8 more bytes in every session).
+  /** No key (`undefined`), the one key, or with two or more, all of them with their texts (`Fields`). */
+  key: string | Fields | undefined;
+  /** The one key's JSON text. */
   text: string | undefined;
-  more: Fields | undefined;
   /**
    * The UTF-8 bytes of its keys and values, for `maxSessionBytes` (their heap is `fieldsHeap`);
    * -1 for a tombstone, which saves every entry a field of its own for that.
@@ -55,7 +56,6 @@ export class Entry {
     this.seen = 0;
     this.key = key;
     this.text = text;
-    this.more = undefined;
     this.bytes = bytes;
   }
 
@@ -66,7 +66,7 @@ export class Entry {
 
   /** Make it a tombstone: no keys, no user (the caller has taken it off the user index first). */
   die(): void {
-    this.key = this.text = this.more = undefined;
+    this.key = this.text = undefined;
     this.bytes = -1;
   }
 
@@ -80,9 +80,9 @@ export class Entry {
 }
 
 /**
- * Keys after the first and their JSON texts, flat: `[key1, text1, key2, text2, …]`. Sessions
- * hold a handful of keys, where a scan is as quick as hashing, and a Map costs ~190 bytes of heap
- * against ~50 for this array. `maxSessionBytes` bounds the scan.
+ * Two or more keys and their JSON texts, flat: `[key1, text1, key2, text2, …]`. Sessions hold a
+ * handful of keys, where a scan is as quick as hashing, and a Map costs ~190 bytes of heap against
+ * ~50 for this array. `maxSessionBytes` bounds the scan.
  */
 type Fields = string[];
 
@@ -116,38 +116,52 @@ function fieldIndex(fields: Fields, key: string): number {
 
 /** The JSON text stored under `key`, if any. */
 export function readField(e: Entry, key: string): string | undefined {
-  if (e.key === key) return e.text;
-  if (e.more === undefined) return undefined;
-  const i = fieldIndex(e.more, key);
-  return i === -1 ? undefined : e.more[i + 1];
+  const k = e.key;
+  if (k === key) return e.text;
+  if (typeof k !== 'object') return undefined;
+  const i = fieldIndex(k, key);
+  return i === -1 ? undefined : k[i + 1];
 }
 
 /** Store `text` under `key`; the caller has checked the size with the old text `readField` gave. */
 export function writeField(e: Entry, key: string, text: string): void {
-  if (e.key === key || e.key === undefined) {
+  const k = e.key;
+  if (k === undefined || k === key) {
     e.key = key;
     e.text = text;
-    return;
+  } else if (typeof k === 'string') {
+    e.key = [k, e.text as string, key, text];
+    e.text = undefined;
+  } else {
+    const i = fieldIndex(k, key);
+    if (i !== -1) k[i + 1] = text;
+    else k.push(key, text);
   }
-  const i = e.more === undefined ? -1 : fieldIndex(e.more, key);
-  if (i !== -1) (e.more as Fields)[i + 1] = text;
-  else if (e.more === undefined) e.more = [key, text];
-  else e.more.push(key, text);
 }
 
 /** Remove `key`; returns its text, if it had one. */
 export function removeField(e: Entry, key: string): string | undefined {
-  if (e.key === key) {
+  const k = e.key;
+  if (k === key) {
     const old = e.text;
-    // Keep the slot filled while other keys exist, so a write finding it empty knows the key is new.
-    const lastText = e.more?.pop();
-    const lastKey = e.more?.pop();
-    e.key = lastKey;
-    e.text = lastText;
-    if (e.more?.length === 0) e.more = undefined;
+    e.key = e.text = undefined;
     return old;
   }
-  const i = e.more === undefined ? -1 : fieldIndex(e.more, key);
+  if (typeof k !== 'object') return undefined;
+  const i = fieldIndex(k, key);
   if (i === -1) return undefined;
-  return (e.more as Fields).splice(i, 2)[1];
+  const old = k.splice(i, 2)[1];
+  if (k.length === 2) {
+    // Back to one key: it moves into the entry, and the array goes.
+    e.key = k[0];
+    e.text = k[1];
+  }
+  return old;
+}
+
+/** Call `visit` with each key of `e` and its JSON text. */
+export function eachField(e: Entry, visit: (key: string, text: string) => void): void {
+  const k = e.key;
+  if (typeof k === 'string') visit(k, e.text as string);
+  else if (k !== undefined) for (let i = 0; i < k.length; i += 2) visit(k[i] as string, k[i + 1] as string);
 }

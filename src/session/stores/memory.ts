@@ -10,7 +10,7 @@ import { hashSessionId } from '../id-hash.js';
 import { checkStoreOptions, encodeSessionValue, storeUnavailable, type CheckedStoreOptions, type SessionStore, type SessionStoreOptions } from '../store.js';
 import { checkUserId, type SessionMeta, type SessionOwner, type SessionTake, type SessionUserIndex, type UserSessionInfo } from '../users.js';
 import { ENTRY_BYTES, FIELD_BYTES, SharedStrings, stringBytes } from './memory-bytes.js';
-import { created, Entry, lastSeen, readField, removeField, smallInt, writeField } from './memory-fields.js';
+import { created, eachField, Entry, lastSeen, readField, removeField, smallInt, writeField } from './memory-fields.js';
 import { ShardedMap } from './memory-shards.js';
 import { UserIndex } from './memory-users.js';
 import { TimeQueue } from './time-queue.js';
@@ -461,10 +461,10 @@ function measure(key: string, text: string): Measured {
 
 /** The heap `e`'s keys take, as `measure` counted them in: recomputed when it dies rather than held in every entry. */
 function fieldsHeap(e: Entry): number {
-  if (e.key === undefined) return 0;
-  let heap = measure(e.key, e.text as string).heap;
-  const more = e.more ?? [];
-  for (let i = 0; i < more.length; i += 2) heap += measure(more[i] as string, more[i + 1] as string).heap;
+  let heap = 0;
+  eachField(e, (key, text) => {
+    heap += measure(key, text).heap;
+  });
   return heap;
 }
 
