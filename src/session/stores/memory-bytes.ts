@@ -7,11 +7,11 @@
 
 /**
  * One id in the store, live or a tombstone: the entry object, its id string, its map slot and its
- * queue slots. Measured 236 bytes for a live session holding one short value, its key and text
- * included, and 245 once read after the touch interval (2026-11-30, over 100,000 sessions; 293 and
- * 301 while the entry held its times as boxed doubles, its own heap estimate, an `alive` flag and
- * a slot for a second key's array, and a session tied to no user had a queue slot of its own); the
- * bench's figure adds a request's leftovers and the verified-cookie cache.
+ * queue slots. Measured 229 bytes for a live session holding one short value, its key and text
+ * included, and 236 once read after the touch interval (2026-11-30, over 100,000 sessions; 293 and
+ * 301 while the entry held its times as boxed doubles, its own heap estimate and byte count, an
+ * `alive` flag and a slot for a second key's array, and a session tied to no user had a queue slot
+ * of its own); the bench's figure adds a request's leftovers and the verified-cookie cache.
  */
 export const ENTRY_BYTES = 320;
 /** One key of a session, beyond its key and text strings (the pair of slots in the entry or its array; measured ~64). */

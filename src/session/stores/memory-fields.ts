@@ -23,7 +23,10 @@ export class Entry {
   readonly bornSeconds: number;
   /** …and the milliseconds past that second, 0-999. */
   readonly bornMs: number;
-  /** When the session was last seen, in milliseconds after its creation (a small integer for 24 days). */
+  /**
+   * When the session was last seen, in milliseconds after its creation (a small integer for 24
+   * days); -1 for a tombstone, which saves every entry a field of its own for that.
+   */
   seen: number;
   // Values are kept as JSON text: encoding is needed anyway to check and size them, and
   // JSON.parse on the way out is the cheapest copy. Measured on Node 20 for small values
@@ -38,17 +41,12 @@ export class Entry {
   key: string | Fields | undefined;
   /** The one key's JSON text. */
   text: string | undefined;
-  /**
-   * The UTF-8 bytes of its keys and values, for `maxSessionBytes` (their heap is `fieldsHeap`);
-   * -1 for a tombstone, which saves every entry a field of its own for that.
-   */
-  bytes: number;
   // Everything about the user in one optional object, so a session nobody logged into pays one
   // pointer for the feature, not five fields.
   bound: Binding | undefined = undefined;
 
-  /** A live session created at `at` (the store's clock), holding `key` (or nothing) with `bytes` bytes. */
-  constructor(id: string, at: number, key: string | undefined, text: string | undefined, bytes: number) {
+  /** A live session created at `at` (the store's clock), holding `key` (or nothing). */
+  constructor(id: string, at: number, key: string | undefined, text: string | undefined) {
     this.id = id;
     const seconds = Math.floor((at - BORN_EPOCH) / 1000);
     this.bornSeconds = smallInt(seconds);
@@ -56,24 +54,22 @@ export class Entry {
     this.seen = 0;
     this.key = key;
     this.text = text;
-    this.bytes = bytes;
   }
 
   /** False once the session ended: the entry is then a tombstone. */
   get alive(): boolean {
-    return this.bytes >= 0;
+    return this.seen >= 0;
   }
 
   /** Make it a tombstone: no keys, no user (the caller has taken it off the user index first). */
   die(): void {
     this.key = this.text = undefined;
-    this.bytes = -1;
+    this.seen = -1;
   }
 
   /** A tombstone for `id`, with the creation time of `of` (a rotation leaves one for the old id). */
-  static tombstone(id: string, of: Entry, now: number): Entry {
-    const tomb = new Entry(id, created(of), undefined, undefined, 0);
-    tomb.seen = smallInt(now - created(of));
+  static tombstone(id: string, of: Entry): Entry {
+    const tomb = new Entry(id, created(of), undefined, undefined);
     tomb.die();
     return tomb;
   }

@@ -125,18 +125,17 @@ class MemoryStore implements MemorySessionStore {
     if (entry === undefined) {
       if (field.bytes > limit) throw errors.sessionTooLarge(field.bytes, limit);
       this.reserve(ENTRY_BYTES + field.heap, true, undefined, now);
-      this.create(id, now, this.keys.get(key), text, field.bytes, field.heap);
+      this.create(id, now, this.keys.get(key), text, field.heap);
       return;
     }
     if (!entry.alive) throw errors.sessionGone();
     const oldText = readField(entry, key);
     const old = oldText === undefined ? NO_FIELD : measure(key, oldText);
-    const bytes = entry.bytes - old.bytes + field.bytes;
+    const bytes = fieldsSize(entry).bytes - old.bytes + field.bytes;
     if (bytes > limit) throw errors.sessionTooLarge(bytes, limit);
     const growth = field.heap - old.heap;
     if (growth > 0) this.reserve(growth, false, entry, now);
     writeField(entry, oldText === undefined ? this.keys.get(key) : key, text);
-    entry.bytes = bytes;
     this.held += growth;
     this.touch(entry, now);
   }
@@ -148,7 +147,7 @@ class MemoryStore implements MemorySessionStore {
     if (entry?.alive !== true) return;
     if (key === undefined) return this.kill(entry, now);
     const old = removeField(entry, key);
-    if (old !== undefined) this.removed(entry, key, old);
+    if (old !== undefined) this.removed(key, old);
     this.touch(entry, now);
   }
 
@@ -162,7 +161,7 @@ class MemoryStore implements MemorySessionStore {
     this.reserve(ENTRY_BYTES, false, entry, now); // the old id stays, as a tombstone
     // The entry object keeps its place in the creation queue, so its absolute deadline is kept.
     // The binding stays on the entry, which the user index holds, so it follows to the new id.
-    const tomb = Entry.tombstone(oldId, entry, now);
+    const tomb = Entry.tombstone(oldId, entry);
     this.ids.set(oldId, tomb);
     this.graves.push(tomb, now);
     this.entries++;
@@ -181,7 +180,7 @@ class MemoryStore implements MemorySessionStore {
     // Atomic without a lock: nothing between the read and the delete yields to the event loop.
     const old = removeField(entry, key);
     if (old === undefined) return undefined;
-    this.removed(entry, key, old);
+    this.removed(key, old);
     return JSON.parse(old) as Json;
   }
 
@@ -194,7 +193,7 @@ class MemoryStore implements MemorySessionStore {
     const cost = this.index.bindCost(userId, meta);
     if (entry === undefined) {
       this.reserve(ENTRY_BYTES + cost, true, undefined, now);
-      entry = this.create(id, now, undefined, undefined, 0, 0);
+      entry = this.create(id, now, undefined, undefined, 0);
     } else if (!entry.alive) throw errors.sessionGone();
     else {
       this.reserve(cost, false, entry, now);
@@ -260,8 +259,8 @@ class MemoryStore implements MemorySessionStore {
   }
 
   /** A new live session; the caller has checked its size and reserved its room. */
-  private create(id: string, now: number, key: string | undefined, text: string | undefined, bytes: number, heap: number): Entry {
-    const fresh = new Entry(id, now, key, text, bytes);
+  private create(id: string, now: number, key: string | undefined, text: string | undefined, heap: number): Entry {
+    const fresh = new Entry(id, now, key, text);
     this.ids.set(id, fresh);
     this.entries++;
     this.live++;
@@ -271,10 +270,9 @@ class MemoryStore implements MemorySessionStore {
     return fresh;
   }
 
-  /** Account for a key taken out of a live entry. */
-  private removed(entry: Entry, key: string, text: string): void {
+  /** Account for a key taken out of a live session. */
+  private removed(key: string, text: string): void {
     const field = measure(key, text);
-    entry.bytes -= field.bytes;
     this.held -= field.heap;
   }
 
@@ -291,7 +289,7 @@ class MemoryStore implements MemorySessionStore {
   }
 
   private kill(entry: Entry, now: number): void {
-    this.held -= fieldsHeap(entry); // the entry itself stays, as a tombstone, until forgotten
+    this.held -= fieldsSize(entry).heap; // the entry itself stays, as a tombstone, until forgotten
     entry.die();
     if (entry.bound !== undefined) this.index.unbind(entry, now, this.options.absoluteTimeoutMs);
     this.live--;
@@ -459,13 +457,18 @@ function measure(key: string, text: string): Measured {
   return { bytes: k + t, heap: FIELD_BYTES + stringBytes(key.length, k) + stringBytes(text.length, t) };
 }
 
-/** The heap `e`'s keys take, as `measure` counted them in: recomputed when it dies rather than held in every entry. */
-function fieldsHeap(e: Entry): number {
-  let heap = 0;
+/**
+ * What `e`'s keys take, as `measure` counts them: recomputed when needed rather than held in every
+ * entry (8 bytes a session each) — on a write to a session that holds keys, and when one dies.
+ */
+function fieldsSize(e: Entry): Measured {
+  const size = { bytes: 0, heap: 0 };
   eachField(e, (key, text) => {
-    heap += measure(key, text).heap;
+    const field = measure(key, text);
+    size.bytes += field.bytes;
+    size.heap += field.heap;
   });
-  return heap;
+  return size;
 }
 
 function checkId(id: string): void {
