@@ -365,7 +365,7 @@ function memoryReport(): void {
     ? SIZES.map((size) => {
         const cpu = (name: string) => figuresOf(size, name).readCpu;
         const each = cpu(NOVA).map((c, i) => (c / cpu(NOVA_COMPARE)[i]!).toFixed(2));
-        return `at ${fmt(size)}: ${each.join(', ')} (median ${(m(size, NOVA, 'readCpu') / m(size, NOVA_COMPARE, 'readCpu')).toFixed(3)})`;
+        return `at ${fmt(size)}: ${each.join(', ')} (median ${median(each.map(Number)).toFixed(2)})`;
       })
     : [];
   const table = [
