@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { created, eachField, Entry, lastSeen, readField, removeField, writeField } from './memory-fields.js';
+import { created, eachField, Entry, entryBytes, lastSeen, readField, removeField, writeField } from './memory-fields.js';
 
 function all(e: Entry): Record<string, string> {
   const out: [string, string][] = [];
@@ -31,6 +31,20 @@ describe('memory store entry fields', () => {
     assert.deepEqual(all(e), {});
     writeField(e, '__proto__', '{}');
     assert.deepEqual(Object.entries(all(e)), [['__proto__', '{}']], 'an ordinary key');
+  });
+
+  it('keeps the byte count of its keys right through writes, overwrites and removals', () => {
+    const e = new Entry('id', 1_700_000_000_000, undefined, undefined);
+    const recount = () => Object.entries(all(e)).reduce((n, [k, t]) => n + Buffer.byteLength(k) + Buffer.byteLength(t), 0);
+    const keys = ['a', 'bé', 'c', '日本', 'e'];
+    let seed = 7;
+    for (let step = 0; step < 2000; step++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const key = keys[seed % keys.length] as string;
+      if (seed % 3 === 0) removeField(e, key);
+      else writeField(e, key, JSON.stringify('x'.repeat(seed % 17) + (seed % 2 ? 'ü' : '')));
+      assert.equal(entryBytes(e), recount(), `after step ${step}`);
+    }
   });
 
   it('keeps times to the millisecond, before 2020 as after, and a tombstone is not alive', () => {

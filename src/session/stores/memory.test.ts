@@ -138,6 +138,26 @@ describe('memory store: sweeping', () => {
     await store.stop();
   });
 
+  it('removes idle-expired sessions on a clock with fractions of a millisecond, starting near 0', async () => {
+    let t = 0.25; // performance.now(), say
+    const store = memoryStore({ sweepIntervalMs: 5 });
+    await store.start({
+      idleTimeoutMs: 10 * SECOND,
+      absoluteTimeoutMs: 100 * SECOND,
+      touchIntervalMs: SECOND,
+      maxSessionBytes: 1024,
+      maxSessions: 1000,
+      now: () => t,
+    });
+    for (let i = 0; i < 100; i++) {
+      t += 0.37;
+      await store.setValue(generateSessionId(), 'k', i);
+    }
+    t += 11 * SECOND; // past the idle timeout only: nothing but the idle sweep can end them
+    await until(() => store.liveSessions === 0, 'idle sessions swept');
+    await store.stop();
+  });
+
   it('removes sessions at the absolute timeout even when they were in use', async () => {
     const { store, advance } = await fakeClockStore({ idleTimeoutMs: 20 * SECOND }, { sweepIntervalMs: 5 });
     const ids = await fill(store, 500);

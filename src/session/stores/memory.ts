@@ -10,7 +10,7 @@ import { hashSessionId } from '../id-hash.js';
 import { checkStoreOptions, encodeSessionValue, storeUnavailable, type CheckedStoreOptions, type SessionStore, type SessionStoreOptions } from '../store.js';
 import { checkUserId, type SessionMeta, type SessionOwner, type SessionTake, type SessionUserIndex, type UserSessionInfo } from '../users.js';
 import { ENTRY_BYTES, FIELD_BYTES, SharedStrings, stringBytes } from './memory-bytes.js';
-import { created, eachField, Entry, lastSeen, readField, removeField, smallInt, writeField } from './memory-fields.js';
+import { created, eachField, Entry, entryBytes, lastSeen, readField, removeField, smallInt, writeField } from './memory-fields.js';
 import { ShardedMap } from './memory-shards.js';
 import { UserIndex } from './memory-users.js';
 import { TimeQueue } from './time-queue.js';
@@ -131,7 +131,7 @@ class MemoryStore implements MemorySessionStore {
     if (!entry.alive) throw errors.sessionGone();
     const oldText = readField(entry, key);
     const old = oldText === undefined ? NO_FIELD : measure(key, oldText);
-    const bytes = fieldsSize(entry).bytes - old.bytes + field.bytes;
+    const bytes = entryBytes(entry) - old.bytes + field.bytes;
     if (bytes > limit) throw errors.sessionTooLarge(bytes, limit);
     const growth = field.heap - old.heap;
     if (growth > 0) this.reserve(growth, false, entry, now);
@@ -265,8 +265,11 @@ class MemoryStore implements MemorySessionStore {
     this.entries++;
     this.live++;
     this.held += ENTRY_BYTES + heap;
-    this.created.push(fresh, now);
-    this.touched.push(fresh, now);
+    // The times the entry gives back, not `now`: the sweep compares a slot's time with the entry's
+    // last-seen time, and a clock with fractions of a millisecond need not survive the round trip
+    // through the entry's small integers exactly.
+    this.created.push(fresh, created(fresh));
+    this.touched.push(fresh, lastSeen(fresh));
     return fresh;
   }
 
@@ -285,11 +288,11 @@ class MemoryStore implements MemorySessionStore {
   private touch(entry: Entry, now: number): void {
     if (now - lastSeen(entry) < this.options.touchIntervalMs) return;
     entry.seen = smallInt(now - created(entry));
-    this.touched.push(entry, now); // the older queue slot goes stale: its time no longer matches
+    this.touched.push(entry, lastSeen(entry)); // the older queue slot goes stale: its time no longer matches
   }
 
   private kill(entry: Entry, now: number): void {
-    this.held -= fieldsSize(entry).heap; // the entry itself stays, as a tombstone, until forgotten
+    this.held -= fieldsHeap(entry); // the entry itself stays, as a tombstone, until forgotten
     entry.die();
     if (entry.bound !== undefined) this.index.unbind(entry, now, this.options.absoluteTimeoutMs);
     this.live--;
@@ -457,18 +460,13 @@ function measure(key: string, text: string): Measured {
   return { bytes: k + t, heap: FIELD_BYTES + stringBytes(key.length, k) + stringBytes(text.length, t) };
 }
 
-/**
- * What `e`'s keys take, as `measure` counts them: recomputed when needed rather than held in every
- * entry (8 bytes a session each) — on a write to a session that holds keys, and when one dies.
- */
-function fieldsSize(e: Entry): Measured {
-  const size = { bytes: 0, heap: 0 };
+/** The heap `e`'s keys take, as `measure` counted them in: recomputed when it dies rather than held in every entry. */
+function fieldsHeap(e: Entry): number {
+  let heap = 0;
   eachField(e, (key, text) => {
-    const field = measure(key, text);
-    size.bytes += field.bytes;
-    size.heap += field.heap;
+    heap += measure(key, text).heap;
   });
-  return size;
+  return heap;
 }
 
 function checkId(id: string): void {
