@@ -189,6 +189,28 @@ describe('memory store: the byte budget (maxStoreBytes)', () => {
     await store.stop();
   });
 
+  it('frees the sessions a flood evicts while one logged in before it holds the head of the queues', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heap = () => (gc(), gc(), process.memoryUsage().heapUsed);
+    // A 4 MiB budget: ended entries may take a quarter of it (16,384 of them at least) before
+    // their slots are dropped.
+    const { store } = await fakeClockStore({ maxSessions: 100, maxStoreBytes: 4 * 2 ** 20 });
+    const ada = generateSessionId();
+    await store.setValue(ada, 'v', 1);
+    await store.bindUser(ada, 'ada', {});
+    const before = heap();
+    const n = 100_000;
+    for (let i = 0; i < n; i++) await store.setValue(generateSessionId(), 'v', i);
+    const grown = heap() - before;
+    assert.equal(store.evictions, n - 99);
+    assert.equal(store.liveSessions, 100);
+    // Measured 1.0-1.4 MiB; 16 MiB before the queues were compacted (ended entries waited for ada's slot).
+    assert.ok(grown < 8 * 2 ** 20, `the heap grew ${(grown / 2 ** 20).toFixed(1)} MiB`);
+    assert.equal(await store.getValue(ada, 'v'), 1);
+    await store.stop();
+  });
+
   it('evicts a session passed over while it was being written last, after those created since', async () => {
     const { store, advance } = await fakeClockStore({ maxStoreBytes: 20_000 });
     const ids: string[] = [];

@@ -53,4 +53,34 @@ describe('TimeQueue', () => {
     q.push({ n: n + 1 }, n + 1);
     assert.equal(q.entryAt(n + 1)?.n, n + 1);
   });
+
+  it('compacts to the slots it is told to keep, in order, and goes on working', () => {
+    const q = new TimeQueue<{ n: number }>();
+    const n = 40_000;
+    for (let i = 0; i < n; i++) q.push({ n: i }, i);
+    for (let i = 0; i < 1000; i++) q.shift();
+    q.compact((e, at) => e.n % 3 === 0 && at === e.n);
+    assert.equal(q.first, 1000);
+    const kept = Math.floor((n - 1) / 3) - Math.floor(999 / 3);
+    assert.equal(q.length, kept);
+    q.push({ n }, n);
+    const seen: number[] = [];
+    while (q.entry !== undefined) {
+      seen.push(q.entry.n);
+      assert.equal(q.at, q.entry.n);
+      q.shift();
+    }
+    assert.equal(seen.length, kept + 1);
+    assert.ok(
+      seen.every((v, i) => i === 0 || v > (seen[i - 1] as number)),
+      'in order',
+    );
+    assert.equal(seen.at(-1), n);
+    q.compact(() => false);
+    assert.equal(q.length, 0);
+    const head = (): { n: number } | undefined => q.entry;
+    assert.equal(head(), undefined);
+    q.push({ n: 1 }, 1);
+    assert.equal(head()?.n, 1);
+  });
 });

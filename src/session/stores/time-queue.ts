@@ -67,6 +67,45 @@ export class TimeQueue<T> {
     return this.entries[Math.floor(i / CHUNK)]?.[i % CHUNK];
   }
 
+  /** Slots in the queue. */
+  get length(): number {
+    return this.end - this.shifted;
+  }
+
+  /**
+   * Keep only the slots `keep` accepts, in their order, in as few chunks as they need. Linear in
+   * the queue's length: for slots that can no longer reach the head in good time, such as those of
+   * entries ended while an entry due much later holds the head. Slot positions change (`first`
+   * stays; what follows it is renumbered).
+   */
+  compact(keep: (entry: T, at: number) => boolean): void {
+    const entries: (T | undefined)[][] = [];
+    const times: Float64Array[] = [];
+    let tail = CHUNK;
+    const last = this.entries.length - 1;
+    for (let c = 0; c <= last; c++) {
+      const chunk = this.entries[c] as (T | undefined)[];
+      const chunkTimes = this.times[c] as Float64Array;
+      const to = c === last ? this.tail : CHUNK;
+      for (let i = c === 0 ? this.head : 0; i < to; i++) {
+        const entry = chunk[i] as T;
+        const at = chunkTimes[i] as number;
+        if (!keep(entry, at)) continue;
+        if (tail === CHUNK) {
+          entries.push(new Array<T | undefined>(CHUNK));
+          times.push(new Float64Array(CHUNK));
+          tail = 0;
+        }
+        (entries[entries.length - 1] as (T | undefined)[])[tail] = entry;
+        (times[times.length - 1] as Float64Array)[tail++] = at;
+      }
+    }
+    this.entries = entries;
+    this.times = times;
+    this.head = 0;
+    this.tail = tail;
+  }
+
   /** Drop the head entry. */
   shift(): void {
     const chunk = this.entries[0] as (T | undefined)[];
